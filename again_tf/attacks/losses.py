@@ -1,0 +1,42 @@
+"""Per-example attack losses (to be maximised), functions of logits."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from again_tf.models.outputs import main_logits
+
+
+def cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(tf.reshape(labels, [-1]), tf.int32), logits=logits
+    )
+
+
+def cw_margin(logits: tf.Tensor, labels: tf.Tensor, kappa: float = float("inf")) -> tf.Tensor:
+    """``min(max_{j != y} z_j - z_y, kappa)``: Carlini-Wagner's margin; kappa caps the push."""
+    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+    one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
+    true = tf.reduce_sum(one_hot * logits, axis=-1)
+    other = tf.reduce_max(logits - one_hot * 1e9, axis=-1)
+    return tf.minimum(other - true, kappa)
+
+
+def kl_divergence(logits: tf.Tensor, reference_probs: tf.Tensor) -> tf.Tensor:
+    """KL(p_ref || softmax(logits)) summed over classes (TRADES' ``KLDivLoss(reduction='sum')``)."""
+    log_p = tf.nn.log_softmax(logits, axis=-1)
+    ref = tf.cast(reference_probs, logits.dtype)
+    return tf.reduce_sum(ref * (tf.math.log(ref + 1e-12) - log_p), axis=-1)
+
+
+LOSSES = {"ce": cross_entropy, "cw": cw_margin, "kl": kl_divergence}
+
+
+def resolve_loss(loss):
+    """A loss name applies to the main logits; a callable gets the model's raw outputs."""
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(f"Unknown attack loss {loss!r}; allowed: {sorted(LOSSES)} or a callable.")
+    fn = LOSSES[loss]
+    return lambda outputs, target: fn(main_logits(outputs), target)

@@ -1,0 +1,227 @@
+"""Typed, frozen configuration: one dataclass per concern, validated early.
+
+Every error names the field, the allowed values and the fix, so the CLI can print it as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+from again_tf.errors import ConfigError
+
+DATASETS = ("cifar10", "cifar100", "svhn_cropped", "mnist", "fashion_mnist")
+DATA_SOURCES = ("auto", "folder", "tfds")
+BACKBONES = ("small_cnn", "resnet18", "preact_resnet18", "wide_resnet", "wrn34_10", "wrn28_10")
+SITES = ("block", "features")
+BASE_METHODS = ("pgd_at", "trades", "mart")
+NORMS = ("linf", "l2")
+INITS = ("auto", "uniform", "normal", "none")
+HFF_STYLES = ("shuffle", "clean")
+PREFIXES = ("", "again_", "awp_", "again_awp_")
+# --method: a base method, optionally wrapped by AWP and/or AGAIN; "awp" alone is AWP over PGD-AT.
+METHODS = tuple(p + m for p in PREFIXES for m in BASE_METHODS) + ("awp", "again_awp")
+
+
+def _check(condition: bool, field_name: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{field_name}: {message}")
+
+
+def _one_of(value, allowed, field_name: str) -> None:
+    _check(value in allowed, field_name, f"got {value!r}; allowed: {', '.join(map(str, allowed))}.")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "cifar10"
+    source: str = "auto"  # auto: the IDX folder for fashion_mnist when present, else tfds
+    data_dir: str | None = None  # IDX folder (fashion_mnist) or tfds data_dir
+    batch_size: int = 128  # global batch, split over replicas
+    augment: bool = True  # the data set's standard augmentation (crop + flip on CIFAR/SVHN)
+    train_examples: int | None = None  # first N training examples; None: all
+    val_examples: int | None = 1000  # per-epoch validation subset of the test split; None: all
+    test_examples: int | None = None  # final evaluation subset; None: the whole test split
+
+    def validate(self) -> None:
+        _one_of(self.dataset, DATASETS, "data.dataset")
+        _one_of(self.source, DATA_SOURCES, "data.source")
+        _check(self.batch_size >= 1, "data.batch_size", f"must be >= 1, got {self.batch_size}.")
+        for name in ("train_examples", "val_examples", "test_examples"):
+            value = getattr(self, name)
+            _check(value is None or value >= 1, f"data.{name}", f"must be >= 1 or null, got {value}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    backbone: str = "resnet18"
+    depth: int = 34  # wide_resnet only
+    widen_factor: int = 10  # wide_resnet only
+    dropout: float = 0.0  # wide_resnet only
+    widths: tuple[int, ...] = (32, 64, 128)  # small_cnn only
+    sites: tuple[str, ...] = SITES
+    sync_batchnorm: bool = False  # synchronise BN statistics over replicas
+
+    def validate(self) -> None:
+        _one_of(self.backbone, BACKBONES, "model.backbone")
+        for site in self.sites:
+            _one_of(site, SITES, "model.sites")
+        _check((self.depth - 4) % 6 == 0, "model.depth", f"must be 6n + 4 (28, 34, ...), got {self.depth}.")
+        _check(self.widen_factor >= 1, "model.widen_factor", f"must be >= 1, got {self.widen_factor}.")
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", f"must be in [0, 1), got {self.dropout}.")
+
+
+@dataclass(frozen=True)
+class AgainConfig:
+    ase: bool = True
+    alpha: float = 0.6
+    beta_aux: float = 2.0
+    hff: bool = True
+    hff_probability: float = 1.0
+    hff_style: str = "shuffle"
+    hff_concentration: float = 1.0
+    hff_per_sample_gamma: bool = False
+    attack_aux: bool = True  # training attack also maximises beta_aux * the aux heads' loss
+
+    def validate(self) -> None:
+        _check(0.0 <= self.alpha <= 1.0, "again.alpha", f"must be in [0, 1], got {self.alpha}.")
+        _check(self.beta_aux >= 0.0, "again.beta_aux", f"must be >= 0, got {self.beta_aux}.")
+        _check(0.0 <= self.hff_probability <= 1.0, "again.hff_probability",
+               f"must be in [0, 1], got {self.hff_probability}.")
+        _check(self.hff_concentration > 0.0, "again.hff_concentration",
+               f"must be > 0, got {self.hff_concentration}.")
+        _one_of(self.hff_style, HFF_STYLES, "again.hff_style")
+
+    @property
+    def enabled(self) -> bool:
+        return self.ase or self.hff
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """The attack that makes x_adv during training (and, with eval steps, during validation)."""
+
+    norm: str = "linf"
+    eps: float = 8 / 255
+    step_size: float = 2 / 255
+    steps: int = 10
+    init: str = "auto"  # auto: the method's own (uniform for PGD-AT/MART, normal for TRADES)
+
+    def validate(self) -> None:
+        _one_of(self.norm, NORMS, "attack.norm")
+        _check(0.0 < self.eps <= 1.0, "attack.eps",
+               f"must be in (0, 1] (pixel scale; 8/255 = 0.0314), got {self.eps}.")
+        _check(self.step_size > 0.0, "attack.step_size", f"must be > 0, got {self.step_size}.")
+        _check(self.steps >= 1, "attack.steps", f"must be >= 1, got {self.steps}.")
+        _one_of(self.init, INITS, "attack.init")
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    method: str = "pgd_at"  # the base method
+    awp: bool = False
+    awp_gamma: float = 5e-3
+    awp_warmup_epochs: int = 10
+    trades_beta: float = 6.0
+    mart_lambda: float = 6.0
+
+    def validate(self) -> None:
+        _one_of(self.method, BASE_METHODS, "objective.method")
+        _check(self.awp_gamma > 0.0, "objective.awp_gamma", f"must be > 0, got {self.awp_gamma}.")
+        _check(self.awp_warmup_epochs >= 0, "objective.awp_warmup_epochs",
+               f"must be >= 0, got {self.awp_warmup_epochs}.")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """SGD with coupled (PyTorch-style) L2 weight decay, as the paper's recipe."""
+
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    epochs: int = 200
+    lr_milestones: tuple[int, ...] = (100, 150)
+    lr_factor: float = 0.1
+    steps_per_epoch: int | None = None  # None: one pass over the training data
+
+    def validate(self) -> None:
+        _check(self.lr > 0.0, "optim.lr", f"must be > 0, got {self.lr}.")
+        _check(0.0 <= self.momentum < 1.0, "optim.momentum", f"must be in [0, 1), got {self.momentum}.")
+        _check(self.weight_decay >= 0.0, "optim.weight_decay", f"must be >= 0, got {self.weight_decay}.")
+        _check(self.epochs >= 1, "optim.epochs", f"must be >= 1, got {self.epochs}.")
+        _check(list(self.lr_milestones) == sorted(self.lr_milestones), "optim.lr_milestones",
+               f"must be increasing epochs, got {list(self.lr_milestones)}.")
+        _check(self.steps_per_epoch is None or self.steps_per_epoch >= 1, "optim.steps_per_epoch",
+               f"must be >= 1 or null, got {self.steps_per_epoch}.")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    val_pgd_steps: int = 10  # PGD steps of the per-epoch robust validation
+    test_pgd_steps: int = 20  # PGD steps of the final test evaluation
+    step_size: float | None = None  # None: eps / 4 (2/255 at 8/255, 0.025 at 0.1)
+
+    def validate(self) -> None:
+        _check(self.val_pgd_steps >= 1, "eval.val_pgd_steps", f"must be >= 1, got {self.val_pgd_steps}.")
+        _check(self.test_pgd_steps >= 1, "eval.test_pgd_steps", f"must be >= 1, got {self.test_pgd_steps}.")
+        _check(self.step_size is None or self.step_size > 0, "eval.step_size",
+               f"must be > 0 or null, got {self.step_size}.")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    preset: str = "paper-resnet18"
+    seed: int = 0
+    output_dir: str = "runs"
+    name: str | None = None  # run folder name; None: <preset>-<method>-<time>
+    verbose: int = 1  # Keras progress bar: 0 silent, 1 bar, 2 one line per epoch
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    again: AgainConfig = field(default_factory=AgainConfig)
+    attack: AttackConfig = field(default_factory=AttackConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def validate(self) -> RunConfig:
+        for section in SECTIONS:
+            getattr(self, section).validate()
+        _check(self.verbose in (0, 1, 2), "verbose", f"got {self.verbose}; allowed: 0, 1, 2.")
+        return self
+
+    @property
+    def method(self) -> str:
+        """The --method name this config is, e.g. ``again_awp_trades``."""
+        prefix = ("again_" if self.again.enabled else "") + ("awp_" if self.objective.awp else "")
+        return prefix + self.objective.method
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+SECTIONS = ("data", "model", "again", "attack", "objective", "optim", "eval")
+
+
+def parse_method(method: str) -> tuple[str, bool, bool]:
+    """``again_awp_trades`` -> ``("trades", awp=True, again=True)``."""
+    _one_of(method, METHODS, "method")
+    again = method.startswith("again_") or method == "again_awp"
+    rest = method.removeprefix("again_")
+    awp = rest.startswith("awp")
+    base = rest.removeprefix("awp").removeprefix("_") or "pgd_at"
+    return base, awp, again
+
+
+def with_method(config: RunConfig, method: str) -> RunConfig:
+    """Sets the base method, AWP and AGAIN (ASE and HFF together) from a --method name."""
+    base, awp, again = parse_method(method)
+    return dataclasses.replace(
+        config,
+        objective=dataclasses.replace(config.objective, method=base, awp=awp),
+        again=dataclasses.replace(config.again, ase=again, hff=again),
+    )

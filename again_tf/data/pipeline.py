@@ -1,0 +1,92 @@
+"""tf.data pipelines: [0, 1] float images, seeded shuffling and augmentation, prefetch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from again_tf.config.schema import DataConfig
+from again_tf.data.catalog import DatasetInfo, dataset_info
+from again_tf.data.sources import load_arrays
+from again_tf.errors import DataError
+
+
+def crop_flip(image: tf.Tensor, seed: tf.Tensor, padding: int = 4) -> tf.Tensor:
+    """Random crop after zero padding, then random horizontal flip (torchvision's defaults)."""
+    shape = tf.shape(image)
+    padded = tf.pad(image, [[padding, padding], [padding, padding], [0, 0]])
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    cropped = tf.image.stateless_random_crop(padded, shape, seed=seeds[0])
+    return tf.image.stateless_random_flip_left_right(cropped, seed=seeds[1])
+
+
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    training: bool,
+    augmentation: str = "none",
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Batches of ``(float32 images in [0, 1], int32 labels)``.
+
+    Training data is reshuffled every epoch (seeded) and the last partial batch is dropped, so
+    every step sees a full global batch; augmentation draws are stateless, keyed by the seed
+    and the position in the epoch.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    if training:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+
+    def to_float(index, example):
+        image, label = example
+        image = tf.cast(image, tf.float32) / 255.0
+        if training and augmentation == "crop_flip":
+            image = crop_flip(image, tf.stack([tf.cast(seed, tf.int64), index]))
+        return image, label
+
+    ds = ds.enumerate().map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclass(frozen=True)
+class DataBundle:
+    info: DatasetInfo
+    train: tf.data.Dataset
+    val: tf.data.Dataset  # per-epoch validation subset of the test split
+    test: tf.data.Dataset
+    train_size: int
+    test_size: int
+
+
+def _take(arrays, count):
+    x, y = arrays
+    return (x, y) if count is None else (x[:count], y[:count])
+
+
+def load_data(config: DataConfig, seed: int = 0) -> DataBundle:
+    """Loads the configured data set and builds the train, validation and test pipelines."""
+    info = dataset_info(config.dataset)
+    train, test = load_arrays(info, config.source, config.data_dir)
+    if tuple(train[0].shape[1:]) != info.image_shape:
+        raise DataError(
+            f"{config.dataset}: images have shape {train[0].shape[1:]}, expected {info.image_shape}."
+        )
+    train, val, test = _take(train, config.train_examples), _take(test, config.val_examples), \
+        _take(test, config.test_examples)
+    if len(train[0]) < config.batch_size:
+        raise DataError(
+            f"data.batch_size={config.batch_size} exceeds the {len(train[0])} training examples; "
+            f"lower the batch size or raise data.train_examples."
+        )
+    aug = info.augmentation if config.augment else "none"
+    return DataBundle(
+        info=info,
+        train=make_dataset(*train, config.batch_size, True, aug, seed),
+        val=make_dataset(*val, config.batch_size, False),
+        test=make_dataset(*test, config.batch_size, False),
+        train_size=len(train[0]),
+        test_size=len(test[0]),
+    )

@@ -1,0 +1,66 @@
+"""From a RunConfig to a built, compiled AgainModel."""
+
+from __future__ import annotations
+
+import keras
+
+from again_tf.config.schema import RunConfig
+from again_tf.data.catalog import DatasetInfo
+from again_tf.engine.model import AgainModel, AttackSettings, AWPSettings
+from again_tf.models.factory import build_backbone
+from again_tf.objectives import make_objective
+
+
+def build_model(config: RunConfig, info: DatasetInfo) -> AgainModel:
+    """The model, built on the data set's image shape."""
+    backbone = build_backbone(config.model, config.again, info.num_classes)
+    model = AgainModel(backbone, info.num_classes, info.mean, info.std,
+                       hff_style=config.again.hff_style, name="again_model")
+    model.build((None, *info.image_shape))
+    return model
+
+
+def learning_rate(config: RunConfig, steps_per_epoch: int):
+    """Piecewise-constant decay at the epoch milestones, counted in optimizer steps."""
+    o = config.optim
+    if not o.lr_milestones:
+        return o.lr
+    boundaries = [m * steps_per_epoch for m in o.lr_milestones]
+    values = [o.lr * o.lr_factor**i for i in range(len(boundaries) + 1)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+
+
+def eval_attack_settings(config: RunConfig, steps: int) -> AttackSettings:
+    """PGD-k of the evaluation: eval.step_size, or eps / 4 (2/255 at eps 8/255), random start.
+
+    With ASE the model's inference masks follow the auxiliary heads' predictions, and CE on the
+    main head alone is a masked gradient: the attack also goes through the aux heads (``ce_aux``)
+    and an example is robust only if it survives both.
+    """
+    a = config.attack
+    step = config.eval.step_size if config.eval.step_size is not None else a.eps / 4
+    losses = ("ce_aux", "ce") if config.again.ase and config.model.sites else ("ce",)
+    return AttackSettings(eps=a.eps, step_size=step, steps=steps, norm=a.norm, init="uniform",
+                          losses=losses)
+
+
+def compile_model(model: AgainModel, config: RunConfig, steps_per_epoch: int) -> AgainModel:
+    objective = make_objective(
+        config.objective.method, beta_aux=config.again.beta_aux,
+        attack_aux=config.again.attack_aux, trades_beta=config.objective.trades_beta,
+        mart_lambda=config.objective.mart_lambda,
+    )
+    a = config.attack
+    attack = AttackSettings(a.eps, a.step_size, a.steps, a.norm,
+                            objective.default_init if a.init == "auto" else a.init)
+    awp = None
+    if config.objective.awp:
+        awp = AWPSettings(config.objective.awp_gamma,
+                          config.objective.awp_warmup_epochs * steps_per_epoch)
+    o = config.optim
+    optimizer = keras.optimizers.SGD(learning_rate(config, steps_per_epoch), momentum=o.momentum,
+                                     nesterov=o.nesterov)
+    model.compile(optimizer=optimizer, objective=objective, attack=attack,
+                  eval_attack=eval_attack_settings(config, config.eval.val_pgd_steps),
+                  weight_decay=o.weight_decay, awp=awp)
+    return model

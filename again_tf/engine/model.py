@@ -1,0 +1,233 @@
+"""AgainModel: normalisation + backbone + head, with the adversarial ``train_step``.
+
+The train step composes the pieces below it: ``attacks.pgd`` makes x_adv (inference mode,
+predicted-label ASE masks), the objective turns outputs into per-example terms, AWP (if on)
+perturbs the kernels around the update. Losses are summed and divided by the *global* batch,
+so gradients summed over replicas are the global mean; logged values are global means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from again_tf.attacks.pgd import pgd
+from again_tf.layers.ase import torch_linear_initializer
+from again_tf.models.outputs import ModelOutputs
+from again_tf.objectives.awp import perturbable, update_variables, weight_perturbation
+from again_tf.objectives.base import Objective
+from again_tf.objectives.pgd_at import PGDAT
+
+
+@dataclass(frozen=True)
+class AttackSettings:
+    """The PGD the train and test steps run (pixel scale).
+
+    ``losses`` is used by the test step only: each example counts as robust if it survives
+    every loss in turn (``ce``: the main head; ``ce_aux``: the main head plus beta_aux times
+    the mean of the ASE heads, the adaptive attack that goes around the inference masks).
+    """
+
+    eps: float
+    step_size: float
+    steps: int
+    norm: str = "linf"
+    init: str = "uniform"
+    losses: tuple[str, ...] = ("ce",)
+
+
+@dataclass(frozen=True)
+class AWPSettings:
+    gamma: float = 5e-3
+    warmup_steps: int = 0  # optimizer steps before AWP starts (warm-up epochs x steps/epoch)
+
+
+@keras.saving.register_keras_serializable(package="again_tf")
+class AgainModel(keras.Model):
+    """``model(images)`` gives the main logits of the deployed model (ASE in inference mode).
+
+    ``model.forward(images, labels, training)`` gives ``ModelOutputs`` with the auxiliary logits;
+    in training mode the ASE masks need ``labels``.
+    """
+
+    def __init__(self, backbone, num_classes, mean, std, hff_style="shuffle", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(backbone, dict):
+            backbone = keras.saving.deserialize_keras_object(backbone)
+        self.backbone = backbone
+        self.num_classes = int(num_classes)
+        self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
+        self.hff_style = hff_style
+        self.normalize = keras.layers.Normalization(
+            mean=self.mean, variance=[s * s for s in self.std], name="normalize"
+        )
+        self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
+        self.head = keras.layers.Dense(
+            self.num_classes, kernel_initializer=torch_linear_initializer(),
+            bias_initializer=torch_linear_initializer(), name="head",
+        )
+
+    def build(self, input_shape):
+        """Builds every sublayer with one inference pass on zeros of ``input_shape``."""
+        self.call(tf.zeros((1, *input_shape[1:])), training=False)
+        self.built = True
+
+    def call(self, images, labels=None, training=None, style_images=None, return_aux=False):
+        x = self.normalize(images)
+        paired = style_images is not None
+        if paired:  # HFF style="clean": the clean half supplies the statistics, then is dropped
+            x = tf.concat([x, self.normalize(style_images)], axis=0)
+            labels = None if labels is None else tf.concat([labels, labels], axis=0)
+        features, aux = self.backbone(x, labels=labels, training=training, paired=paired)
+        logits = self.head(self.pool(features))
+        if paired:
+            count = tf.shape(images)[0]
+            logits, aux = logits[:count], [a[:count] for a in aux]
+        return (logits, tuple(aux)) if return_aux else logits
+
+    def forward(self, images, labels=None, training=False, style_images=None) -> ModelOutputs:
+        logits, aux = self(images, labels=labels, training=training, style_images=style_images,
+                           return_aux=True)
+        return ModelOutputs(logits, aux)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "mean": self.mean,
+            "std": self.std,
+            "hff_style": self.hff_style,
+        }
+
+    # --- training -------------------------------------------------------------------------
+
+    def compile(self, optimizer, objective: Objective, attack: AttackSettings,
+                eval_attack: AttackSettings, weight_decay: float = 0.0,
+                awp: AWPSettings | None = None, **kwargs):
+        """``weight_decay`` is coupled L2 (added to the gradient, as PyTorch's SGD does)."""
+        super().compile(optimizer=optimizer, **kwargs)
+        self.objective, self.attack, self.eval_attack = objective, attack, eval_attack
+        self.weight_decay, self.awp = float(weight_decay), awp
+        names = ["loss", "loss_base", *objective.term_names]
+        if self.backbone.use_ase and self.backbone.sites:
+            names.append("loss_aux")
+        names += ["clean_accuracy", "robust_accuracy"]
+        # Not model state (not saved with the weights); Keras resets them through ``metrics``.
+        object.__setattr__(self, "_trackers", {n: keras.metrics.Mean(name=n) for n in names})
+
+    def get_compile_config(self):
+        return None  # objective and attacks are rebuilt from the run's config, not the archive
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "_trackers", {}).values())
+
+    def inference_fn(self):
+        return lambda images: self.forward(images, training=False)
+
+    def adversarial_examples(self, x, y):
+        """x_adv for training: the objective's attack loss, model in inference mode."""
+        objective = self.objective
+        reference = self.forward(x, training=False) if objective.needs_attack_reference else None
+        a = self.attack
+        return pgd(
+            self.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
+            norm=a.norm, init=a.init,
+            loss=lambda outputs, labels: objective.attack_loss(outputs, labels, reference),
+        )
+
+    def loss_terms(self, x, x_adv, y):
+        """Per-example terms of the objective on the training-mode forward passes."""
+        style = x if self.hff_style == "clean" else None
+        adv = self.forward(x_adv, y, training=True, style_images=style)
+        clean = self.forward(x, y, training=True) if self.objective.needs_clean_forward else None
+        return self.objective.loss_terms(adv, clean, y)
+
+    def train_step(self, data):
+        x, y = data[0], data[1]
+        x_adv = self.adversarial_examples(x, y)
+        count = _global_count(x)
+        delta = self._awp_perturbation(x, x_adv, y, count) if self.awp is not None else None
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(x, x_adv, y)
+            loss = tf.reduce_sum(terms["loss"]) / count
+        variables = self.trainable_variables
+        grads = tape.gradient(loss, variables)
+        if delta is not None:
+            update_variables(perturbable(variables), [-d for d in delta])
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        grads = [g + (self.weight_decay / replicas) * v for g, v in zip(grads, variables)]
+        self.optimizer.apply_gradients(zip(grads, variables))
+        # Accuracies in inference mode: training-mode ASE masks see the true label.
+        return self._record(terms, _correct(self(x, training=False), y),
+                            _correct(self(x_adv, training=False), y))
+
+    def _awp_perturbation(self, x, x_adv, y, count):
+        """Applies the AWP perturbation (zero during warm-up) and returns it for the restore."""
+        bn_stats = [
+            w for layer in self._flatten_layers()
+            if isinstance(layer, keras.layers.BatchNormalization)
+            for w in layer.non_trainable_weights
+        ]
+        saved = [tf.identity(w.value) for w in bn_stats]
+
+        def proxy_loss():
+            return tf.reduce_sum(self.loss_terms(x, x_adv, y)["loss"]) / count
+
+        targets = perturbable(self.trainable_variables)
+        delta = weight_perturbation(proxy_loss, targets, self.awp.gamma)
+        update_variables(bn_stats, saved, mode="assign")  # the proxy pass must not move BN stats
+        active = tf.cast(self.optimizer.iterations >= self.awp.warmup_steps, tf.float32)
+        delta = [active * d for d in delta]
+        update_variables(targets, delta)
+        return delta
+
+    def test_step(self, data):
+        """Clean and worst-case PGD robust accuracy over ``eval_attack.losses`` (a cascade: each
+        loss attacks the examples the earlier ones left), plus the objective's terms at the
+        first attack's examples; all in inference mode."""
+        x, y = data[0], data[1]
+        losses = self.eval_attack.losses
+        x_adv = self._eval_pgd(x, y, losses[0])
+        correct = _correct(self(x_adv, training=False), y)
+        for loss in losses[1:]:
+            index = tf.where(correct > 0)[:, 0]
+            survivors, labels = tf.gather(x, index), tf.gather(y, index)
+            still = _correct(self(self._eval_pgd(survivors, labels, loss), training=False), labels)
+            correct = tf.tensor_scatter_nd_update(correct, index[:, None], still)
+        adv, clean = self.forward(x_adv, training=False), self.forward(x, training=False)
+        terms = self.objective.loss_terms(adv, clean, y)
+        return self._record(terms, _correct(clean.logits, y), correct)
+
+    def _eval_pgd(self, x, y, loss):
+        a = self.eval_attack
+        if loss == "ce_aux":
+            objective = PGDAT(beta_aux=self.objective.beta_aux, attack_aux=True)
+            loss = objective.attack_loss
+        return pgd(self.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
+                   norm=a.norm, init=a.init, loss=loss)
+
+    def _record(self, terms, clean_correct, robust_correct):
+        """Updates every tracker; returning all of them lets Keras log cross-replica values."""
+        for name, value in terms.items():
+            self._trackers[name].update_state(value)
+        self._trackers["clean_accuracy"].update_state(clean_correct)
+        self._trackers["robust_accuracy"].update_state(robust_correct)
+        return {name: m.result() for name, m in self._trackers.items()}
+
+
+def _correct(logits, labels):
+    labels = tf.cast(tf.reshape(labels, [-1]), tf.int64)
+    return tf.cast(tf.equal(tf.argmax(logits, axis=-1), labels), tf.float32)
+
+
+def _global_count(x):
+    """Examples in the global batch: the local count summed over replicas."""
+    local = tf.cast(tf.shape(x)[0], tf.float32)
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return local
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, local)

@@ -1,0 +1,98 @@
+import json
+
+import pytest
+
+from again_tf.config import (
+    METHODS,
+    PRESETS,
+    apply_overrides,
+    get_preset,
+    load_config_file,
+    parse_method,
+    with_method,
+)
+from again_tf.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_validates_and_round_trips_through_json(name, tmp_path):
+    config = get_preset(name).validate()
+    path = tmp_path / "config.json"
+    path.write_text(config.to_json())
+    assert load_config_file(path, get_preset("paper-resnet18")) == config
+
+
+def test_paper_recipes_follow_the_spec():
+    r18, wrn = get_preset("paper-resnet18"), get_preset("paper-wrn34")
+    assert r18.method == "again_pgd_at" and r18.model.backbone == "resnet18"
+    o = r18.optim
+    assert (o.lr, o.momentum, o.weight_decay, o.epochs) == (0.1, 0.9, 5e-4, 200)
+    assert r18.optim.lr_milestones == (100, 150) and r18.data.batch_size == 128
+    assert abs(r18.attack.eps - 8 / 255) < 1e-12 and r18.attack.steps == 10
+    assert (r18.again.alpha, r18.again.beta_aux) == (0.6, 2.0)
+    assert wrn.method == "again_awp_pgd_at" and wrn.model.backbone == "wrn34_10"
+    q = get_preset("quickstart")
+    assert q.data.dataset == "fashion_mnist" and q.attack.eps == 0.1 and q.method == "again_pgd_at"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_name_parses_and_sets_the_config(method):
+    base, awp, again = parse_method(method)
+    config = with_method(get_preset("paper-resnet18"), method).validate()
+    assert config.objective.method == base and config.objective.awp == awp
+    assert config.again.ase == again and config.again.hff == again
+    assert config.method == (method + "_pgd_at" if method in ("awp", "again_awp") else method)
+
+
+def test_overrides_convert_types():
+    config = apply_overrides(get_preset("quickstart"), {
+        "optim.lr": "0.05", "attack.eps": "8/255", "again.hff": "false", "model.widths": "8,16,32",
+        "data.train_examples": "none", "optim.epochs": "3",
+    })
+    assert config.optim.lr == 0.05 and abs(config.attack.eps - 8 / 255) < 1e-12
+    assert config.again.hff is False and config.model.widths == (8, 16, 32)
+    assert config.data.train_examples is None and config.optim.epochs == 3
+
+
+@pytest.mark.parametrize("overrides,field,allowed", [
+    ({"data.dataset": "imagenet"}, "data.dataset", "cifar10"),
+    ({"model.backbone": "vgg16"}, "model.backbone", "resnet18"),
+    ({"attack.eps": "0"}, "attack.eps", "(0, 1]"),
+    ({"attack.eps": "1.5"}, "attack.eps", "(0, 1]"),
+    ({"attack.steps": "0"}, "attack.steps", ">= 1"),
+    ({"attack.norm": "l1"}, "attack.norm", "linf"),
+    ({"objective.method": "fgsm"}, "objective.method", "pgd_at"),
+    ({"data.batch_size": "0"}, "data.batch_size", ">= 1"),
+    ({"again.alpha": "2"}, "again.alpha", "[0, 1]"),
+    ({"again.hff_style": "mix"}, "again.hff_style", "clean"),
+])
+def test_bad_values_name_the_field_and_the_allowed_values(overrides, field, allowed):
+    with pytest.raises(ConfigError) as err:
+        apply_overrides(get_preset("quickstart"), overrides).validate()
+    assert field in str(err.value) and allowed in str(err.value)
+
+
+def test_unknown_method_lists_the_methods():
+    with pytest.raises(ConfigError, match="again_awp_trades"):
+        with_method(get_preset("quickstart"), "again_fat")
+
+
+def test_unknown_field_and_unreadable_value():
+    with pytest.raises(ConfigError, match="optim.lr"):
+        apply_overrides(get_preset("quickstart"), {"optim.learning_rate": "0.1"})
+    with pytest.raises(ConfigError, match="cannot read 'fast' as int"):
+        apply_overrides(get_preset("quickstart"), {"attack.steps": "fast"})
+    with pytest.raises(ConfigError, match="allowed"):
+        get_preset("paper-vit")
+
+
+def test_bad_config_files(tmp_path):
+    missing, broken = tmp_path / "none.json", tmp_path / "broken.json"
+    broken.write_text("{ not json")
+    with pytest.raises(ConfigError, match="no file"):
+        load_config_file(missing, get_preset("quickstart"))
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config_file(broken, get_preset("quickstart"))
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"optim": {"lr": 0.01}}))
+    assert load_config_file(partial, get_preset("quickstart")).optim.lr == 0.01

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from again_tf.config import DataConfig
+from again_tf.data import load_data, make_dataset
+from again_tf.data.pipeline import crop_flip
+from again_tf.errors import DataError
+
+
+def _arrays(n=20, shape=(32, 32, 3)):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, *shape), dtype=np.uint8), rng.integers(0, 10, n)
+
+
+def test_batches_are_float_in_unit_range_and_train_drops_the_remainder():
+    x, y = _arrays()
+    train = list(make_dataset(x, y, 8, training=True, augmentation="crop_flip", seed=1))
+    test = list(make_dataset(x, y, 8, training=False))
+    assert [len(b[0]) for b in train] == [8, 8] and [len(b[0]) for b in test] == [8, 8, 4]
+    images = np.concatenate([b[0].numpy() for b in test])
+    np.testing.assert_allclose(images, x / 255.0, rtol=1e-6)
+    assert train[0][0].dtype == tf.float32 and train[0][1].dtype == tf.int32
+
+
+def test_seeded_pipelines_repeat_and_epochs_reshuffle():
+    x, y = _arrays()
+    a = make_dataset(x, y, 4, training=True, augmentation="crop_flip", seed=7)
+    b = make_dataset(x, y, 4, training=True, augmentation="crop_flip", seed=7)
+    first_a = [labels.numpy().tolist() for _, labels in a]
+    assert first_a == [labels.numpy().tolist() for _, labels in b]
+    second_a = [labels.numpy().tolist() for _, labels in a]
+    assert first_a != second_a  # a new order every epoch
+
+
+def test_crop_flip_keeps_shape_and_moves_content():
+    image = tf.random.uniform((32, 32, 3))
+    outs = [crop_flip(image, tf.constant([0, i], tf.int64)) for i in range(10)]
+    assert all(o.shape == (32, 32, 3) for o in outs)
+    assert any(not np.allclose(o.numpy(), image.numpy()) for o in outs)
+
+
+def test_load_data_from_the_fashion_folder():
+    bundle = load_data(DataConfig(dataset="fashion_mnist", batch_size=64, train_examples=256,
+                                  val_examples=128, test_examples=100), seed=0)
+    x, y = next(iter(bundle.train))
+    assert x.shape == (64, 28, 28, 1) and bundle.info.num_classes == 10
+    assert bundle.train_size == 256 and bundle.test_size == 100
+
+
+def test_batch_larger_than_the_data_is_a_clear_error():
+    with pytest.raises(DataError, match="batch_size=512 exceeds the 100"):
+        load_data(DataConfig(dataset="fashion_mnist", batch_size=512, train_examples=100))

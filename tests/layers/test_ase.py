@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from again_tf.layers.ase import ASE, ase_mask
+from tests.test_case import (
+    check_config_round_trip,
+    check_eager_and_graph,
+    check_fit_step,
+    check_saved_model_round_trip,
+)
+
+N, H, W, C, K = 8, 4, 4, 6, 5
+
+
+def _features():
+    return tf.random.uniform((N, H, W, C), -1.0, 1.0)
+
+
+def _labels():
+    return tf.constant([0, 1, 2, 3, 4, 0, 1, 2])
+
+
+def test_mask_matches_numpy_with_fixed_permutation():
+    kernel = np.random.default_rng(0).normal(size=(C, K)).astype(np.float32)
+    labels = np.array([0, 1, 2, 3, 4, 0, 1, 2])
+    perm = np.array([3, 0, 7, 1, 6, 2, 5, 4])
+    expected = 0.6 * kernel[:, labels].T + 0.4 * kernel[:, labels[perm]].T
+    got = ase_mask(tf.constant(kernel), labels, labels[perm], 0.6)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+def test_training_mask_mixes_true_and_a_permutation_of_labels():
+    layer = ASE(K, alpha=0.6)
+    a, y = _features(), _labels()
+    out, aux = layer(a, labels=y, training=True)
+    kernel = layer.kernel.numpy()
+    ratio = out.numpy() / a.numpy()  # the mask, broadcast over H, W
+    mask = ratio[:, 0, 0, :]
+    np.testing.assert_allclose(ratio, np.broadcast_to(mask[:, None, None, :], ratio.shape), rtol=1e-4)
+    residual = (mask - 0.6 * kernel[:, y.numpy()].T) / 0.4  # must be a column of W per example
+    distances = ((residual[:, None, :] - kernel.T[None]) ** 2).sum(-1)
+    random_labels = distances.argmin(-1)
+    assert np.allclose(distances.min(-1), 0.0, atol=1e-8)
+    assert sorted(random_labels) == sorted(y.numpy())  # y' is a permutation of the batch labels
+    expected_aux = a.numpy().mean(axis=(1, 2)) @ kernel + layer.bias.numpy()
+    np.testing.assert_allclose(aux.numpy(), expected_aux, rtol=1e-5, atol=1e-6)
+
+
+def test_inference_uses_the_predicted_label_and_needs_no_labels():
+    layer = ASE(K)
+    a = _features()
+    out, aux = layer(a, training=False)
+    predicted = aux.numpy().argmax(-1)
+    expected = a.numpy() * layer.kernel.numpy()[:, predicted].T[:, None, None, :]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_alpha_one_is_cas_true_label_mask():
+    layer = ASE(K, alpha=1.0)
+    a, y = _features(), _labels()
+    out, _ = layer(a, labels=y, training=True)
+    expected = a.numpy() * layer.kernel.numpy()[:, y.numpy()].T[:, None, None, :]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_training_without_labels_is_a_clear_error():
+    with pytest.raises(ValueError, match="needs the true labels"):
+        ASE(K)(_features(), training=True)
+
+
+@pytest.mark.parametrize("bad", [{"num_classes": 1}, {"num_classes": 3, "alpha": 1.5}])
+def test_bad_arguments(bad):
+    with pytest.raises(ValueError):
+        ASE(**bad)
+
+
+@pytest.mark.parametrize("classes,channels", [(2, 3), (10, 64), (100, 16)])
+def test_any_number_of_classes_and_channels(classes, channels):
+    out, aux = ASE(classes)(tf.ones((3, 2, 2, channels)), training=False)
+    assert out.shape == (3, 2, 2, channels) and aux.shape == (3, classes)
+
+
+def test_keras_layer_contract(tmp_path):
+    layer = ASE(K, alpha=0.7)
+    check_config_round_trip(layer)
+    check_eager_and_graph(layer, _features())
+    check_fit_step(ASE(K), _features(), _labels(), K,
+                   layer_call=lambda lyr, x, y, training: lyr(x, labels=y, training=training))
+    check_saved_model_round_trip(ASE(K), _features(), tmp_path)

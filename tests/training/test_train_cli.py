@@ -1,0 +1,62 @@
+import csv
+import json
+
+import pytest
+
+from again_tf.config import get_preset
+from training.train import main
+
+TINY = ["--preset", "quickstart", "--model.widths", "8,8,16", "--attack.steps", "1",
+        "--optim.steps_per_epoch", "2", "--epochs", "2", "--batch-size", "32",
+        "--data.val_examples", "64", "--data.test_examples", "64", "--eval.val_pgd_steps", "2",
+        "--eval.test_pgd_steps", "2", "--verbose", "0"]
+
+
+def test_a_run_writes_its_folder(tmp_path, capsys):
+    assert main(TINY + ["--output-dir", str(tmp_path), "--name", "run"]) == 0
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["preset"] == "quickstart" and config["model"]["widths"] == [8, 8, 16]
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert len(rows) == 2
+    for column in ("loss", "loss_base", "loss_aux", "clean_accuracy", "robust_accuracy", "lr",
+                   "val_clean_accuracy", "val_robust_accuracy"):
+        assert column in rows[0], column
+    assert (run / "checkpoints" / "last.keras").is_file()
+    assert (run / "checkpoints" / "best_robust.keras").is_file()
+    assert list((run / "tensorboard" / "train").glob("events.out.tfevents.*"))
+    final = json.loads((run / "final.json").read_text())
+    assert 0.0 <= final["pgd2_accuracy"] <= 1.0 and final["eps"] == 0.1
+    assert "Test (64 images): clean" in capsys.readouterr().out
+
+
+def test_the_written_config_reproduces_the_run_config(tmp_path):
+    assert main(TINY + ["--output-dir", str(tmp_path), "--name", "a", "--method", "again_trades"]) == 0
+    written = tmp_path / "a" / "config.json"
+    from again_tf.config import load_config_file
+
+    config = load_config_file(written, get_preset("paper-resnet18"))
+    assert config.method == "again_trades" and config.attack.steps == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--method", "again_fgsm"], "method: got 'again_fgsm'; allowed: pgd_at"),
+    (["--attack.eps", "2"], "attack.eps: must be in (0, 1]"),
+    (["--attack.steps", "0"], "attack.steps: must be >= 1"),
+    (["--backbone", "vgg"], "model.backbone: got 'vgg'; allowed: small_cnn"),
+    (["--dataset", "imagenet"], "data.dataset: got 'imagenet'"),
+    (["--data.source", "folder", "--data.data_dir", "/nonexistent"], "missing train-images-idx3-ubyte.gz"),
+    (["--preset", "nope"], "preset: got 'nope'"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, capsys, args, message):
+    assert main(TINY + ["--output-dir", str(tmp_path)] + args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_unwritable_output_dir_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(TINY + ["--output-dir", str(blocker)]) == 2
+    assert "output_dir: cannot write" in capsys.readouterr().err

@@ -1,0 +1,123 @@
+"""``python -m training.train``: adversarial training of one run, from a preset plus overrides.
+
+Each run folder holds config.json (the resolved config), metrics.csv, tensorboard/, checkpoints
+(last.keras, best_robust.keras) and final.json (test clean and PGD accuracy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from again_tf.callbacks import LearningRateLogger
+from again_tf.config import RunConfig
+from again_tf.data import load_data
+from again_tf.engine import build_model, compile_model, eval_attack_settings
+from again_tf.errors import AgainError, ConfigError
+from training.cli_config import add_config_arguments, resolve_config
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.train", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
+    )
+    add_config_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def check_replicas(config: RunConfig, replicas: int) -> None:
+    if config.data.batch_size % replicas:
+        raise ConfigError(
+            f"data.batch_size: {config.data.batch_size} is not divisible by the {replicas} "
+            f"replicas; use a multiple of {replicas} "
+            f"(e.g. {replicas * (config.data.batch_size // replicas + 1)})."
+        )
+
+
+def make_run_dir(config: RunConfig) -> Path:
+    """A new folder under output_dir; fails now (not after hours) if it cannot be written."""
+    name = config.name or f"{config.preset}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(config.output_dir) / name
+    suffix = 1
+    while run_dir.exists() and config.name is None:
+        run_dir = Path(config.output_dir) / f"{name}-{suffix}"
+        suffix += 1
+    try:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(config.to_json() + "\n")
+    except OSError as err:
+        raise ConfigError(f"output_dir: cannot write {run_dir} ({err}); pick a writable folder.") from None
+    return run_dir
+
+
+def callbacks(run_dir: Path, config: RunConfig) -> list[keras.callbacks.Callback]:
+    checkpoints = run_dir / "checkpoints"
+    return [
+        LearningRateLogger(),
+        keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
+        keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")),
+        keras.callbacks.ModelCheckpoint(
+            str(checkpoints / "best_robust.keras"), monitor="val_robust_accuracy", mode="max",
+            save_best_only=True,
+        ),
+    ]
+
+
+def final_evaluation(model, config: RunConfig, test_ds, run_dir: Path) -> dict:
+    """Clean and PGD-k accuracy on the test split with the final weights."""
+    settings = eval_attack_settings(config, config.eval.test_pgd_steps)
+    model.eval_attack = settings
+    model.test_function = None  # rebuild the traced test step with the new attack
+    logs = model.evaluate(test_ds, verbose=config.verbose and 2, return_dict=True)
+    result = {
+        "clean_accuracy": logs["clean_accuracy"],
+        f"pgd{settings.steps}_accuracy": logs["robust_accuracy"],
+        "eps": settings.eps, "step_size": settings.step_size, "steps": settings.steps,
+    }
+    (run_dir / "final.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def train(config: RunConfig) -> tuple[Path, dict]:
+    keras.utils.set_random_seed(config.seed)
+    strategy = tf.distribute.get_strategy()
+    check_replicas(config, strategy.num_replicas_in_sync)
+    data = load_data(config.data, config.seed)
+    run_dir = make_run_dir(config)
+    steps_per_epoch = config.optim.steps_per_epoch or data.train_size // config.data.batch_size
+    with strategy.scope():
+        model = compile_model(build_model(config, data.info), config, steps_per_epoch)
+    print(f"Run folder: {run_dir}  ({config.method}, {config.model.backbone}, "
+          f"{config.data.dataset}, {steps_per_epoch} steps/epoch)", flush=True)
+    model.fit(
+        data.train.repeat(), epochs=config.optim.epochs, steps_per_epoch=steps_per_epoch,
+        validation_data=data.val, callbacks=callbacks(run_dir, config), verbose=config.verbose,
+    )
+    result = final_evaluation(model, config, data.test, run_dir)
+    steps = result["steps"]
+    print(f"Test ({data.test_size} images): clean {100 * result['clean_accuracy']:.2f}% | "
+          f"PGD-{steps} {100 * result[f'pgd{steps}_accuracy']:.2f}% "
+          f"(eps {result['eps']:.4g}, step {result['step_size']:.4g})", flush=True)
+    return run_dir, result
+
+
+def main(argv=None) -> int:
+    try:
+        config = resolve_config(parse_args(argv))
+        train(config)
+    except AgainError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
