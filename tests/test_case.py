@@ -26,7 +26,8 @@ def check_eager_and_graph(layer, inputs, **call_kwargs):
 
 
 class _Wrapper(keras.Model):
-    """Runs ``layer_call(layer, x, labels, training)``, pools it and classifies."""
+    """Runs ``layer_call(layer, x, labels, training)``, pools it and classifies; a second output
+    of the layer (ASE's auxiliary logits) gets its own cross-entropy term."""
 
     def __init__(self, layer, layer_call, num_classes, **kwargs):
         super().__init__(**kwargs)
@@ -35,25 +36,30 @@ class _Wrapper(keras.Model):
 
     def call(self, x, labels=None, training=None):
         out = self.layer_call(self.inner, x, labels, training)
-        out = out[0] if isinstance(out, (tuple, list)) else out
-        return self.head(tf.reduce_mean(out, axis=[1, 2]))
+        features, aux = (out[0], out[1]) if isinstance(out, (tuple, list)) else (out, None)
+        return self.head(tf.reduce_mean(features, axis=[1, 2])), aux
 
     def train_step(self, data):
         x, y = data
         with tf.GradientTape() as tape:
-            logits = self(x, labels=y, training=True)
+            logits, aux = self(x, labels=y, training=True)
             loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, logits, True))
+            if aux is not None:
+                loss += tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, aux, True))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         return {"loss": loss}
 
 
 def check_fit_step(layer, inputs, labels, num_classes, layer_call=None):
-    """One ``fit`` step in training mode runs in a traced train step and gives a finite loss."""
+    """One ``fit`` step in training mode runs in a traced train step, gives a finite loss and
+    changes every trainable weight of the layer."""
     layer_call = layer_call or (lambda lyr, x, y, training: lyr(x, training=training))
     model = _Wrapper(layer, layer_call, num_classes, name="wrapper")
     model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model(inputs, labels=labels, training=False)  # build, so the weights exist to compare
     before = [w.numpy().copy() for w in layer.trainable_weights]
+    assert before, "the layer has no trainable weights to check"
     history = model.fit(inputs, labels, batch_size=len(inputs), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     after = [w.numpy() for w in layer.trainable_weights]

@@ -100,6 +100,7 @@ def train(config: RunConfig) -> tuple[Path, dict]:
     model.fit(
         data.train.repeat(), epochs=config.optim.epochs, steps_per_epoch=steps_per_epoch,
         validation_data=data.val, callbacks=callbacks(run_dir, config), verbose=config.verbose,
+        shuffle=False,  # the tf.data pipeline shuffles, seeded
     )
     result = final_evaluation(model, config, data.test, run_dir)
     steps = result["steps"]

@@ -53,9 +53,9 @@ def quickstart() -> RunConfig:
         data=DataConfig(dataset="fashion_mnist", batch_size=128, val_examples=1000),
         model=ModelConfig(backbone="small_cnn", widths=(16, 32, 64)),
         again=AgainConfig(),
-        attack=AttackConfig(eps=0.1, step_size=0.04, steps=3),
+        attack=AttackConfig(eps=0.1, step_size=0.06, steps=2),
         objective=ObjectiveConfig(method="pgd_at"),
-        optim=OptimConfig(lr=0.1, epochs=3, steps_per_epoch=300, lr_milestones=(2,),
+        optim=OptimConfig(lr=0.1, epochs=3, steps_per_epoch=200, lr_milestones=(2,),
                           weight_decay=5e-4),
         eval=EvalConfig(val_pgd_steps=10, test_pgd_steps=20, step_size=0.01),
     )

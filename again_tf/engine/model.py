@@ -112,7 +112,7 @@ class AgainModel(keras.Model):
         self.objective, self.attack, self.eval_attack = objective, attack, eval_attack
         self.weight_decay, self.awp = float(weight_decay), awp
         names = ["loss", "loss_base", *objective.term_names]
-        if self.backbone.use_ase and self.backbone.sites:
+        if self.backbone.use_ase:
             names.append("loss_aux")
         names += ["clean_accuracy", "robust_accuracy"]
         # Not model state (not saved with the weights); Keras resets them through ``metrics``.

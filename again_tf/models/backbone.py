@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from again_tf.layers.site import AgainSite
 
@@ -22,57 +23,45 @@ class Backbone(keras.layers.Layer):
         self,
         num_classes: int,
         sites: tuple[str, ...] = SITE_POSITIONS,
-        use_ase: bool = True,
-        alpha: float = 0.6,
-        use_hff: bool = False,
-        hff_probability: float = 1.0,
-        hff_concentration: float = 1.0,
-        hff_per_sample_gamma: bool = False,
+        again: dict | None = None,
         sync_batchnorm: bool = False,
         **kwargs,
     ):
+        """``again`` holds the AgainSite arguments (use_ase, alpha, use_hff, hff_...); None or
+        ``use_ase`` and ``use_hff`` both false gives the plain network."""
         super().__init__(**kwargs)
         unknown = [s for s in sites if s not in SITE_POSITIONS]
         if unknown:
             raise ValueError(f"Unknown AGAIN site(s) {unknown}; allowed: {list(SITE_POSITIONS)}.")
         self.num_classes = int(num_classes)
         self.sites = tuple(p for p in SITE_POSITIONS if p in sites)
-        self.use_ase, self.alpha = bool(use_ase), float(alpha)
-        self.use_hff = bool(use_hff)
-        self.hff_probability = float(hff_probability)
-        self.hff_concentration = float(hff_concentration)
-        self.hff_per_sample_gamma = bool(hff_per_sample_gamma)
+        self.again = dict(again or {"use_ase": False, "use_hff": False})
         self.sync_batchnorm = bool(sync_batchnorm)
+
+    @property
+    def use_ase(self) -> bool:
+        return bool(self.again.get("use_ase", True)) and bool(self.sites)
+
+    def build(self, input_shape):
+        """Creates every sublayer's weights with one inference pass on a zero image."""
+        self.call(tf.zeros((1, *input_shape[1:])), training=False)
+        self.built = True
 
     def make_site(self, position: str) -> AgainSite | None:
         """HFF goes on the first configured site only; a site with neither part is omitted."""
         if position not in self.sites:
             return None
-        use_hff = self.use_hff and position == self.sites[0]
-        if not (self.use_ase or use_hff):
+        arguments = {**self.again, "use_hff": self.again.get("use_hff", False) and position == self.sites[0]}
+        if not (arguments.get("use_ase", True) or arguments["use_hff"]):
             return None
-        return AgainSite(
-            self.num_classes,
-            use_ase=self.use_ase,
-            alpha=self.alpha,
-            use_hff=use_hff,
-            hff_probability=self.hff_probability,
-            hff_concentration=self.hff_concentration,
-            hff_per_sample_gamma=self.hff_per_sample_gamma,
-            name=f"site_{position}",
-        )
+        return AgainSite(self.num_classes, name=f"site_{position}", **arguments)
 
     def get_config(self):
         return {
             **super().get_config(),
             "num_classes": self.num_classes,
             "sites": list(self.sites),
-            "use_ase": self.use_ase,
-            "alpha": self.alpha,
-            "use_hff": self.use_hff,
-            "hff_probability": self.hff_probability,
-            "hff_concentration": self.hff_concentration,
-            "hff_per_sample_gamma": self.hff_per_sample_gamma,
+            "again": dict(self.again),
             "sync_batchnorm": self.sync_batchnorm,
         }
 

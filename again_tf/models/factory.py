@@ -16,12 +16,14 @@ def build_backbone(model: ModelConfig, again: AgainConfig, num_classes: int) -> 
     common = dict(
         num_classes=num_classes,
         sites=tuple(model.sites),
-        use_ase=again.ase,
-        alpha=again.alpha,
-        use_hff=again.hff,
-        hff_probability=again.hff_probability,
-        hff_concentration=again.hff_concentration,
-        hff_per_sample_gamma=again.hff_per_sample_gamma,
+        again=dict(
+            use_ase=again.ase,
+            alpha=again.alpha,
+            use_hff=again.hff,
+            hff_probability=again.hff_probability,
+            hff_concentration=again.hff_concentration,
+            hff_per_sample_gamma=again.hff_per_sample_gamma,
+        ),
         sync_batchnorm=model.sync_batchnorm,
         name="backbone",
     )

@@ -1,3 +1,5 @@
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -78,3 +80,18 @@ def test_test_step_reports_clean_and_robust_accuracy():
     logs = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     assert 0.0 <= logs["robust_accuracy"] <= 1.0 and 0.0 <= logs["clean_accuracy"] <= 1.0
     assert set(logs) >= {"clean_accuracy", "robust_accuracy", "loss"}
+
+
+def test_worst_case_evaluation_is_never_above_a_single_attack():
+    """The cascade over (ce_aux, ce) counts an example robust only if both attacks fail."""
+    config = tiny_config()
+    model = compile_model(build_model(config, INFO), config, steps_per_epoch=4)
+    x, y = _batch(64)
+    model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    results = {}
+    for losses in (("ce",), ("ce_aux",), ("ce_aux", "ce")):
+        model.eval_attack = dataclasses.replace(model.eval_attack, losses=losses, init="none")
+        model.test_function = None
+        results[losses] = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)["robust_accuracy"]
+    worst = results[("ce_aux", "ce")]
+    assert worst <= results[("ce",)] + 1e-6 and worst <= results[("ce_aux",)] + 1e-6

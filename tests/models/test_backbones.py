@@ -69,7 +69,7 @@ def test_wide_resnet_depth_rule():
                                         (PreActResNet, {"blocks_per_stage": (1, 1), "base_width": 8}),
                                         (WideResNet, {"depth": 10, "widen_factor": 1})])
 def test_config_round_trip_rebuilds_the_same_function(cls, kwargs):
-    backbone = cls(5, use_hff=True, alpha=0.7, **kwargs)
+    backbone = cls(5, again={"use_ase": True, "use_hff": True, "alpha": 0.7}, **kwargs)
     x = tf.random.uniform((2, 16, 16, 3))
     out, _ = backbone(x, training=False)
     clone = check_config_round_trip(backbone)
