@@ -8,17 +8,20 @@ so gradients summed over replicas are the global mean; logged values are global 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
+from again_tf.attacks.losses import cross_entropy
 from again_tf.attacks.pgd import pgd
+from again_tf.evaluation.adaptive import through_aux_heads
+from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.layers.ase import torch_linear_initializer
 from again_tf.models.outputs import ModelOutputs
 from again_tf.objectives.awp import perturbable, update_variables, weight_perturbation
 from again_tf.objectives.base import Objective
-from again_tf.objectives.pgd_at import PGDAT
 
 
 @dataclass(frozen=True)
@@ -162,8 +165,8 @@ class AgainModel(keras.Model):
         grads = [g + (self.weight_decay / replicas) * v for g, v in zip(grads, variables)]
         self.optimizer.apply_gradients(zip(grads, variables))
         # Accuracies in inference mode: training-mode ASE masks see the true label.
-        return self._record(terms, _correct(self(x, training=False), y),
-                            _correct(self(x_adv, training=False), y))
+        return self._record(terms, correct_predictions(self(x, training=False), y),
+                            correct_predictions(self(x_adv, training=False), y))
 
     def _awp_perturbation(self, x, x_adv, y, count):
         """Applies the AWP perturbation (zero during warm-up) and returns it for the restore."""
@@ -190,25 +193,19 @@ class AgainModel(keras.Model):
         loss attacks the examples the earlier ones left), plus the objective's terms at the
         first attack's examples; all in inference mode."""
         x, y = data[0], data[1]
-        losses = self.eval_attack.losses
-        x_adv = self._eval_pgd(x, y, losses[0])
-        correct = _correct(self(x_adv, training=False), y)
-        for loss in losses[1:]:
-            index = tf.where(correct > 0)[:, 0]
-            survivors, labels = tf.gather(x, index), tf.gather(y, index)
-            still = _correct(self(self._eval_pgd(survivors, labels, loss), training=False), labels)
-            correct = tf.tensor_scatter_nd_update(correct, index[:, None], still)
-        adv, clean = self.forward(x_adv, training=False), self.forward(x, training=False)
+        attacks = [functools.partial(self._eval_pgd, loss=loss) for loss in self.eval_attack.losses]
+        first = attacks[0](x, y)
+        deployed = lambda images: self(images, training=False)
+        robust = cascade(deployed, x, y, [lambda *_: first, *attacks[1:]])[-1]
+        adv, clean = self.forward(first, training=False), self.forward(x, training=False)
         terms = self.objective.loss_terms(adv, clean, y)
-        return self._record(terms, _correct(clean.logits, y), correct)
+        return self._record(terms, correct_predictions(clean.logits, y), robust)
 
     def _eval_pgd(self, x, y, loss):
         a = self.eval_attack
-        if loss == "ce_aux":
-            objective = PGDAT(beta_aux=self.objective.beta_aux, attack_aux=True)
-            loss = objective.attack_loss
+        fn = through_aux_heads(cross_entropy, self.objective.beta_aux) if loss == "ce_aux" else loss
         return pgd(self.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
-                   norm=a.norm, init=a.init, loss=loss)
+                   norm=a.norm, init=a.init, loss=fn)
 
     def _record(self, terms, clean_correct, robust_correct):
         """Updates every tracker; returning all of them lets Keras log cross-replica values."""
@@ -217,11 +214,6 @@ class AgainModel(keras.Model):
         self._trackers["clean_accuracy"].update_state(clean_correct)
         self._trackers["robust_accuracy"].update_state(robust_correct)
         return {name: m.result() for name, m in self._trackers.items()}
-
-
-def _correct(logits, labels):
-    labels = tf.cast(tf.reshape(labels, [-1]), tf.int64)
-    return tf.cast(tf.equal(tf.argmax(logits, axis=-1), labels), tf.float32)
 
 
 def _global_count(x):

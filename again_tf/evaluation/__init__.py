@@ -1,0 +1,28 @@
+"""Robustness evaluation shared by the CLI, the training loop and the tests: attack specs,
+adaptive losses through the ASE heads, the per-example record, checks and the report."""
+
+from again_tf.evaluation.adaptive import on_main_head, through_aux_heads
+from again_tf.evaluation.attack_specs import (
+    DEFAULT_ATTACKS,
+    AttackSpec,
+    EvalSettings,
+    parse_attack,
+    parse_attacks,
+)
+from again_tf.evaluation.checks import Check, run_checks
+from again_tf.evaluation.record import EvalRecord
+from again_tf.evaluation.report import accuracies, markdown_table, write_outputs
+from again_tf.evaluation.runner import correct, gradient_columns, run_attacks
+from again_tf.evaluation.target import (
+    EvalTarget,
+    EvaluationError,
+    keras_target,
+    saved_model_target,
+)
+
+__all__ = [
+    "DEFAULT_ATTACKS", "AttackSpec", "Check", "EvalRecord", "EvalSettings", "EvalTarget",
+    "EvaluationError", "accuracies", "correct", "gradient_columns", "keras_target",
+    "markdown_table", "on_main_head", "parse_attack", "parse_attacks", "run_attacks",
+    "run_checks", "saved_model_target", "through_aux_heads", "write_outputs",
+]

@@ -1,0 +1,62 @@
+"""The table in the seed's format (Markdown), its CSV and JSON, and the per-example CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from again_tf.evaluation.checks import Check
+
+META = ("index", "label")
+
+
+def accuracies(columns: dict[str, np.ndarray]) -> dict[str, float]:
+    """Mean of every 0/1 column (attacks, their ``:main`` variants, sanity checks)."""
+    return {k: float(np.mean(v)) for k, v in columns.items()
+            if k not in META and np.asarray(v).dtype.kind in "iub"}
+
+
+def markdown_table(row_name: str, acc: dict[str, float], specs) -> str:
+    """``| Method | Clean | PGD-10 | ... |``; a second row shows main-head-only attacks when any
+    of them reports a higher accuracy than the worst case (the number a weaker evaluation gives)."""
+    head = "| Method | " + " | ".join(s.label for s in specs) + " |"
+    rule = "|---|" + "---|" * len(specs)
+    rows = [f"| {row_name} | " + " | ".join(_cell(acc, s.name) for s in specs) + " |"]
+    if any(acc.get(f"{s.name}:main", acc.get(s.name)) != acc.get(s.name) for s in specs):
+        rows.append(f"| {row_name} (main head only) | "
+                    + " | ".join(_cell(acc, f"{s.name}:main", s.name) for s in specs) + " |")
+    return "\n".join([head, rule, *rows])
+
+
+def _cell(acc, key, fallback=None) -> str:
+    value = acc.get(key, acc.get(fallback)) if fallback else acc.get(key)
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def write_outputs(out_dir: Path, row_name: str, columns: dict, acc: dict, specs,
+                  checks: list[Check], settings: dict) -> dict[str, Path]:
+    """table.md, results.csv, results.json and per_example.csv in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = markdown_table(row_name, acc, specs)
+    paths = {name: out_dir / name for name in ("table.md", "results.csv", "results.json",
+                                               "per_example.csv")}
+    lines = [table, "", *[c.line() for c in checks]]
+    paths["table.md"].write_text("\n".join(lines) + "\n")
+    with paths["results.csv"].open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["attack", "label", "accuracy", "accuracy_main_head"])
+        for s in specs:
+            writer.writerow([s.name, s.label, acc[s.name], acc.get(f"{s.name}:main", acc[s.name])])
+    paths["results.json"].write_text(json.dumps({
+        "model": row_name, "examples": int(len(columns["label"])), "settings": settings,
+        "accuracy": acc, "checks": [c.__dict__ for c in checks],
+    }, indent=2) + "\n")
+    keys = list(columns)
+    with paths["per_example.csv"].open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(keys)
+        writer.writerows(zip(*(np.asarray(columns[k]).tolist() for k in keys)))
+    return paths

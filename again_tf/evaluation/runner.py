@@ -1,0 +1,109 @@
+"""Runs the table's attacks batch by batch and fills the per-example record."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import tensorflow as tf
+
+from again_tf.attacks.losses import cross_entropy, cw_margin
+from again_tf.attacks.pgd import pgd
+from again_tf.evaluation.adaptive import on_main_head, through_aux_heads
+from again_tf.evaluation.attack_specs import AttackSpec, EvalSettings
+from again_tf.evaluation.cascade import cascade, correct_predictions
+from again_tf.evaluation.record import EvalRecord
+from again_tf.evaluation.target import EvalTarget
+
+LARGE_EPS = 0.5  # the sanity attack that must drive accuracy to about 0
+SANITY = ("check:eps0", "check:eps_large")  # PGD-10 at eps 0 and at LARGE_EPS, every example
+
+
+def correct(target: EvalTarget, x, y) -> np.ndarray:
+    """1 where the deployed model classifies ``x`` as ``y``."""
+    return correct_predictions(target.logits(x), y).numpy().astype(np.int8)
+
+
+def _pgd_loss(spec: AttackSpec, settings: EvalSettings) -> Callable:
+    if spec.kind == "cw":
+        return functools.partial(cw_margin, kappa=settings.kappa)
+    return cross_entropy
+
+
+def _gradient_attack(target, spec, settings, x, y, *, loss) -> tf.Tensor:
+    return pgd(target.outputs_fn, x, y, eps=settings.eps,
+               step_size=settings.eps if spec.kind == "fgsm" else settings.step, steps=spec.steps,
+               norm=settings.norm, loss=loss, init="none" if spec.kind == "fgsm" else "uniform",
+               restarts=1 if spec.kind == "fgsm" else settings.restarts)
+
+
+def gradient_columns(target, spec, settings, x, y, use_aux: bool) -> dict[str, np.ndarray]:
+    """``<name>:main`` (the main head's loss through the masks) and ``<name>``, the worst case
+    with the attack through the auxiliary heads run on the survivors."""
+    base = _pgd_loss(spec, settings)
+    losses = [on_main_head(base)] + ([through_aux_heads(base, target.beta_aux)] if use_aux else [])
+    attacks = [functools.partial(_gradient_attack, target, spec, settings, loss=loss) for loss in losses]
+    results = [r.numpy().astype(np.int8) for r in cascade(target.logits, x, y, attacks)]
+    return {f"{spec.name}:main": results[0], spec.name: results[-1]}
+
+
+def sanity_columns(target, settings, x, y, use_aux: bool) -> dict[str, np.ndarray]:
+    """PGD-10 at eps 0 (must equal clean) and, as adaptive as the table, at a large eps (must
+    reach about 0)."""
+    at_zero = pgd(target.outputs_fn, x, y, eps=0.0, step_size=settings.step, steps=10,
+                  norm=settings.norm, loss=on_main_head(cross_entropy), init="uniform")
+    large = replace(settings, eps=LARGE_EPS, step_size=LARGE_EPS / 4)
+    worst = gradient_columns(target, AttackSpec("pgd10", "pgd", 10), large, x, y, use_aux)["pgd10"]
+    return {SANITY[0]: correct(target, at_zero, y), SANITY[1]: worst}
+
+
+@dataclass
+class Progress:
+    """One line per attack and batch on stderr-like ``write`` (the CLI passes print)."""
+
+    total: int
+    write: Callable[[str], None] = print
+
+    def __call__(self, batch: int, name: str, column: np.ndarray, seconds: float) -> None:
+        self.write(f"  batch {batch + 1}/{self.total} {name:<12} robust "
+                   f"{100 * column.mean():6.2f}%  ({seconds:.1f} s)")
+
+
+def batch_columns(target, specs, settings, x, y, use_aux, progress=None, batch=0):
+    """Every column of one batch: the attacks in order, then the sanity attacks."""
+    x, y = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.int32)
+    columns = {}
+    for spec in specs:
+        start = time.perf_counter()
+        if spec.kind == "clean":
+            new = {spec.name: correct(target, x, y)}
+        else:
+            new = gradient_columns(target, spec, settings, x, y, use_aux)
+        columns.update(new)
+        if progress:
+            progress(batch, spec.name, new[spec.name], time.perf_counter() - start)
+    columns.update(sanity_columns(target, settings, x, y, use_aux))
+    return columns
+
+
+def run_attacks(target: EvalTarget, images: np.ndarray, labels: np.ndarray, specs, settings,
+                record: EvalRecord, progress: Callable[[str], None] | None = print) -> dict:
+    """Attacks every batch not yet in ``record`` and returns the record's columns.
+
+    Each batch is seeded with ``seed + batch`` so a resumed run draws what it would have drawn.
+    """
+    target.check_images(images.shape)
+    use_aux = settings.adaptive == "both" and target.has_aux()
+    batches = range(0, len(images), settings.batch_size)
+    report = Progress(len(batches), progress) if progress else None
+    for batch, start in enumerate(batches):
+        if record.done(batch):
+            continue
+        tf.random.set_seed(settings.seed + batch)
+        x, y = images[start:start + settings.batch_size], labels[start:start + settings.batch_size]
+        columns = batch_columns(target, specs, settings, x, y, use_aux, report, batch)
+        record.add(batch, np.arange(start, start + len(x)), y, columns)
+    return record.columns()

@@ -1,0 +1,31 @@
+import numpy as np
+
+from again_tf.evaluation import AttackSpec, parse_attacks, run_checks
+
+SPECS = (*parse_attacks("clean,pgd10,pgd20,pgd100,cw"), AttackSpec("aa", "aa"))
+GOOD = {"clean": 0.8, "pgd10": 0.62, "pgd20": 0.6, "pgd100": 0.598, "cw": 0.605, "aa": 0.55,
+        "pgd20:main": 0.605, "check:eps0": 0.8, "check:eps_large": 0.0}
+
+
+def _status(acc, columns=None):
+    return {c.name: c.passed for c in run_checks(columns or {}, acc, SPECS)}
+
+
+def test_a_consistent_table_passes_every_check():
+    columns = {"aa:broken_by": np.array(["apgd-ce"] * 300 + ["square"] * 1 + [""] * 699)}
+    status = _status(GOOD, columns)
+    assert len(status) == 7 and all(status.values()), status
+
+
+def test_each_inversion_warns():
+    bad = {**GOOD, "pgd100": 0.62, "aa": 0.61, "cw": 0.62, "check:eps0": 0.79, "check:eps_large": 0.2,
+           "pgd20:main": 0.7}
+    columns = {"aa:broken_by": np.array(["square"] * 10 + [""] * 990)}
+    status = _status(bad, columns)
+    assert not any(status.values()), status
+
+
+def test_warn_lines_name_a_cause():
+    checks = run_checks({}, {**GOOD, "cw": 0.7}, SPECS)
+    line = next(c.line() for c in checks if not c.passed)
+    assert line.startswith("WARN  C&W <= PGD-20 + 1 point: cw 70.00%, pgd20 60.00% - ")

@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+
+from again_tf.evaluation import EvalRecord, EvaluationError
+
+HEADER = {"model": "m", "n": 4, "attacks": ["clean"], "settings": {"eps": 0.1}}
+
+
+def test_resume_keeps_finished_batches_and_refuses_other_settings(tmp_path):
+    path = tmp_path / "record.jsonl"
+    record = EvalRecord(path, HEADER)
+    record.add(0, np.arange(2), np.array([3, 4]), {"clean": np.array([1, 0], np.int8)})
+    resumed = EvalRecord(path, HEADER, resume=True)
+    assert resumed.done(0) and not resumed.done(1)
+    resumed.add(1, np.arange(2, 4), np.array([5, 6]), {"clean": np.array([1, 1], np.int8)})
+    columns = EvalRecord(path, HEADER, resume=True).columns()
+    np.testing.assert_array_equal(columns["clean"], [1, 0, 1, 1])
+    np.testing.assert_array_equal(columns["index"], [0, 1, 2, 3])
+    with pytest.raises(EvaluationError, match="written with other settings"):
+        EvalRecord(path, {**HEADER, "n": 5}, resume=True)
+
+
+def test_an_existing_record_is_not_overwritten_by_accident(tmp_path):
+    path = tmp_path / "record.jsonl"
+    EvalRecord(path, HEADER).add(0, np.arange(1), np.array([1]), {"clean": np.array([1])})
+    with pytest.raises(EvaluationError, match="pass --resume to continue it or --overwrite"):
+        EvalRecord(path, HEADER)
+    assert EvalRecord(path, HEADER, overwrite=True).columns() == {}

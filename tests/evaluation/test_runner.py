@@ -1,0 +1,54 @@
+"""The runner on a small AGAIN model trained on real Fashion-MNIST."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from again_tf.data import dataset_info
+from again_tf.engine import build_model, compile_model
+from again_tf.evaluation import EvalRecord, EvalSettings, keras_target, parse_attacks, run_attacks
+from tests.engine.helpers import fashion, tiny_config
+
+SPECS = parse_attacks("clean,fgsm,pgd3,cw3")
+SETTINGS = EvalSettings(eps=0.1, batch_size=32, seed=3)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    x, y, xt, yt = fashion(1024, 64)
+    config = tiny_config()
+    model = compile_model(build_model(config, dataset_info("fashion_mnist")), config, steps_per_epoch=32)
+    keras.utils.set_random_seed(0)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    return keras_target(model, (28, 28, 1), beta_aux=2.0), xt, yt
+
+
+def _run(target, xt, yt, path, **kwargs):
+    header = {"n": len(xt), "attacks": [s.name for s in SPECS]}
+    return run_attacks(target, xt, yt, SPECS, SETTINGS, EvalRecord(path, header, **kwargs), progress=None)
+
+
+def test_worst_case_is_never_above_the_main_head_attack(trained, tmp_path):
+    target, xt, yt = trained
+    columns = _run(target, xt, yt, tmp_path / "r.jsonl")
+    assert target.has_aux()
+    for name in ("fgsm", "pgd3", "cw3"):
+        assert np.all(columns[name] <= columns[f"{name}:main"]), name
+        assert np.all(columns[name] <= columns["clean"]), name
+    np.testing.assert_array_equal(columns["check:eps0"], columns["clean"])
+    assert columns["check:eps_large"].mean() < columns["pgd3"].mean()
+    np.testing.assert_array_equal(columns["label"], yt)
+
+
+def test_resume_recomputes_nothing_and_gives_the_same_columns(trained, tmp_path):
+    target, xt, yt = trained
+    path = tmp_path / "r.jsonl"
+    full = _run(target, xt, yt, path)
+    lines = path.read_text().splitlines()
+    assert [json.loads(line).get("batch") for line in lines] == [None, 0, 1]
+    path.write_text("\n".join(lines[:2]) + "\n")  # interrupted after the first batch
+    resumed = _run(target, xt, yt, path, resume=True)
+    for key, value in full.items():
+        np.testing.assert_array_equal(resumed[key], value, err_msg=key)

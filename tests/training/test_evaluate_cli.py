@@ -1,0 +1,86 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training.evaluate import main as evaluate
+from training.evaluate import method_label
+from training.train import main as train
+
+TINY = ["--preset", "quickstart", "--model.widths", "8,8,16", "--attack.steps", "1",
+        "--optim.steps_per_epoch", "4", "--epochs", "1", "--batch-size", "32",
+        "--data.val_examples", "32", "--data.test_examples", "32", "--eval.val_pgd_steps", "1",
+        "--eval.test_pgd_steps", "1", "--verbose", "0"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    assert train(TINY + ["--output-dir", str(root), "--name", "run"]) == 0
+    return root / "run"
+
+
+def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):
+    args = [str(run_dir), "--attacks", "clean,fgsm,pgd2,pgd4,cw3", "--n", "48", "--batch-size", "32"]
+    assert evaluate(args) == 0
+    out = capsys.readouterr().out
+    assert "| Method | Clean | FGSM | PGD-2 | PGD-4 | C&W |" in out and "| AGAIN-PGD-AT |" in out
+    assert "eps = 0 equals clean accuracy" in out
+    folder = run_dir / "eval" / "last"
+    results = json.loads((folder / "results.json").read_text())
+    assert results["examples"] == 48 and results["settings"]["eps"] == 0.1
+    rows = list(csv.DictReader((folder / "per_example.csv").open()))
+    assert len(rows) == 48
+    assert np.mean([int(r["pgd4"]) for r in rows]) == pytest.approx(results["accuracy"]["pgd4"])
+    assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
+    assert evaluate(args) == 2 and "--resume" in capsys.readouterr().err
+    assert evaluate(args + ["--resume"]) == 0  # every batch is done: nothing recomputed
+
+
+def _saved_model(path, shape):
+    module = tf.Module()
+    module.w = tf.Variable(tf.ones((int(np.prod(shape)), 10)))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
+    def serve(images):
+        return {"logits": tf.matmul(tf.reshape(images, [tf.shape(images)[0], -1]), module.w)}
+
+    tf.saved_model.save(module, str(path), signatures={"serving_default": serve})
+    return path
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--attacks", "clean,deepfool"], "unknown attack 'deepfool'; allowed: clean, fgsm"),
+    (["--eps", "0"], "eps: must be in (0, 1]"),
+    (["--n", "0"], "--n: must be >= 1"),
+])
+def test_bad_arguments_are_one_clear_line(run_dir, capsys, args, message):
+    assert evaluate([str(run_dir), "--output", str(run_dir / "bad")] + args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_bad_models_are_one_clear_line(tmp_path, capsys):
+    assert evaluate([str(tmp_path / "nothing")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+    no_signature = tmp_path / "plain"
+    tf.saved_model.save(tf.Module(), str(no_signature))
+    assert evaluate([str(no_signature), "--dataset", "fashion_mnist"]) == 2
+    assert "no signature 'serving_default'" in capsys.readouterr().err
+    wrong = _saved_model(tmp_path / "cifar_shaped", (32, 32, 3))
+    assert evaluate([str(wrong), "--dataset", "fashion_mnist", "--n", "8"]) == 2
+    assert "takes images of shape (32, 32, 3) but the data has (28, 28, 1)" in capsys.readouterr().err
+
+
+def test_a_saved_model_is_evaluated_through_its_signature(tmp_path, capsys):
+    model = _saved_model(tmp_path / "ok", (28, 28, 1))
+    assert evaluate([str(model), "--dataset", "fashion_mnist", "--n", "16", "--attacks", "clean,pgd2"]) == 0
+    assert "| ok | " in capsys.readouterr().out
+    assert (tmp_path / "eval-ok" / "table.md").is_file()
+
+
+def test_method_labels_follow_the_seed():
+    assert method_label("again_awp_pgd_at") == "AGAIN-AWP-PGD-AT"
+    assert method_label("trades") == "TRADES" and method_label("again_mart") == "AGAIN-MART"
