@@ -15,14 +15,18 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-import again_tf.engine  # noqa: F401  (registers the classes a checkpoint names)
-from again_tf.config import get_preset, load_config_file
 from again_tf.config.schema import DATASETS, RunConfig
 from again_tf.data import dataset_info, load_arrays
+from again_tf.engine.checkpoints import (
+    CHECKPOINTS,
+    load_trained_model,
+    resolve_source,
+    run_config,
+    source_dataset,
+)
 from again_tf.errors import AgainError, ConfigError
 from again_tf.evaluation import (
     DEFAULT_ATTACKS,
@@ -58,7 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="both: also attack through the ASE auxiliary heads (worst case)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint", default="last", choices=["last", "best_robust"])
+    p.add_argument("--checkpoint", default="last", choices=CHECKPOINTS)
     p.add_argument("--dataset", default=None, choices=DATASETS, help="default: the run's data set")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--output", type=Path, default=None)
@@ -85,13 +89,6 @@ class Loaded:
     default_output: Path
 
 
-def _find_config(path: Path) -> RunConfig | None:
-    for folder in (path, path.parent, path.parent.parent):
-        if (folder / "config.json").is_file():
-            return load_config_file(folder / "config.json", get_preset("paper-resnet18"))
-    return None
-
-
 def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
     """A run folder or .keras file gives the Keras model (adaptive attacks through the auxiliary
     heads possible); a SavedModel folder gives its ``serving_default`` signature."""
@@ -99,21 +96,15 @@ def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
         raise EvaluationError(f"{path}: no such run folder, checkpoint or SavedModel.")
     if (path / "saved_model.pb").is_file():
         return Loaded(saved_model_target(path), None, path.name, path.parent / f"eval-{path.name}")
-    keras_file = path / "checkpoints" / f"{checkpoint}.keras" if path.is_dir() else path
-    if keras_file.suffix != ".keras" or not keras_file.is_file():
-        raise EvaluationError(f"{path}: found neither {keras_file} nor saved_model.pb; give a run "
-                              "folder (with checkpoints/), a .keras file or a SavedModel folder.")
-    config = _find_config(keras_file)
-    name = config.data.dataset if config else dataset  # the model's input shape is its training data's
-    if name is None:
-        raise ConfigError(f"{keras_file}: no config.json beside it; pass --dataset "
-                          f"({', '.join(DATASETS)}).")
-    model = keras.models.load_model(keras_file)
+    source = resolve_source(path, checkpoint)
+    config = run_config(source)
+    info = source_dataset(source, config.data.dataset if config else dataset)
+    model = load_trained_model(source, info)
     beta = config.again.beta_aux if config else 2.0
-    target = keras_target(model, dataset_info(name).image_shape, beta, str(keras_file))
-    base = path if path.is_dir() else keras_file.parent
-    return Loaded(target, config, method_label(config.method) if config else keras_file.stem,
-                  base / "eval" / keras_file.stem)
+    target = keras_target(model, info.image_shape, beta, str(source.checkpoint))
+    name = method_label(config.method) if config else source.checkpoint.stem
+    base = path if path.is_dir() else source.checkpoint.parent
+    return Loaded(target, config, name, base / "eval" / source.checkpoint.stem)
 
 
 def test_arrays(args, config: RunConfig | None):

@@ -1,0 +1,150 @@
+"""An exported model loaded with TensorFlow alone (``tf.saved_model.load``), behind checks.
+
+It knows nothing of again_tf: the signatures, their input specs and the metadata all come from
+the SavedModel, as in TF Serving. Inputs are checked before TensorFlow sees them (dtype,
+shape, empty or oversized batch) so each bad request gets one message naming the input and the
+fix; the graph's own checks (values in [0, 1], undecodable images) come back as BadRequest too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from google.protobuf.json_format import MessageToDict
+from tensorflow.core.protobuf import saved_model_pb2
+
+from serving.errors import BadRequest, NotFound, ServingError
+
+DEFAULT_MAX_BATCH = 128
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    path: Path
+
+
+def find_version(model_dir: str | Path, name: str | None = None) -> ModelVersion:
+    """The newest ``<model_dir>/<int>/`` holding a SavedModel, or ``model_dir`` itself if it is one."""
+    model_dir = Path(model_dir)
+    if (model_dir / "saved_model.pb").is_file() and model_dir.name.isdigit():
+        return ModelVersion(name or model_dir.parent.name, int(model_dir.name), model_dir)
+    versions = sorted((int(p.name) for p in model_dir.glob("*")
+                       if p.name.isdigit() and (p / "saved_model.pb").is_file()), reverse=True)
+    if not versions:
+        raise ServingError(f"{model_dir}: no <version>/saved_model.pb inside; pass the model folder "
+                           "that serving.export wrote (e.g. serving_models/again).")
+    return ModelVersion(name or model_dir.name, versions[0], model_dir / str(versions[0]))
+
+
+class Predictor:
+    """Runs the signatures of one model version; safe to call from several threads."""
+
+    def __init__(self, version: ModelVersion, max_batch: int = DEFAULT_MAX_BATCH):
+        self.version, self.max_batch = version, int(max_batch)
+        self._loaded = tf.saved_model.load(str(version.path))
+        self.signatures = dict(self._loaded.signatures)
+        self.input_specs = {name: fn.structured_input_signature[1] for name, fn in self.signatures.items()}
+
+    def check_servable(self, name: str, version: int | None = None, label: str | None = None) -> None:
+        """NotFound, worded as TF Serving's, unless the request names the loaded model version."""
+        loaded = self.version
+        if name != loaded.name:
+            raise NotFound(f"Servable not found for request: Latest({name}); "
+                           f"this server has {loaded.name!r}.")
+        if label:
+            raise NotFound(f"Unrecognized servable version label: {label}; no labels are configured.")
+        if version is not None and version != loaded.version:
+            raise NotFound(f"Servable not found for request: Specific({name}, {version}); "
+                           f"loaded version: {loaded.version}.")
+
+    def input_names(self, signature_name: str) -> list[str]:
+        return sorted(self._spec(signature_name))
+
+    def _spec(self, signature_name: str) -> dict[str, tf.TensorSpec]:
+        if signature_name not in self.input_specs:
+            raise BadRequest(f"unknown signature_name {signature_name!r}; this model has: "
+                             f"{', '.join(sorted(self.input_specs))}.")
+        return self.input_specs[signature_name]
+
+    def predict(self, signature_name: str, inputs: dict) -> dict[str, np.ndarray]:
+        """Output name -> array. Raises BadRequest for anything the client can fix."""
+        specs = self._spec(signature_name)
+        if set(inputs) != set(specs):
+            raise BadRequest(f"signature {signature_name!r} takes inputs {', '.join(sorted(specs))}; "
+                             f"got {', '.join(sorted(inputs)) or 'none'}.")
+        arrays = {name: self._checked(name, inputs[name], spec) for name, spec in specs.items()}
+        try:
+            outputs = self.signatures[signature_name](**{k: tf.constant(v) for k, v in arrays.items()})
+        except tf.errors.InvalidArgumentError as err:
+            raise BadRequest(tf_error_message(err)) from None
+        return {k: v.numpy() for k, v in outputs.items()}
+
+    def _checked(self, name: str, value, spec: tf.TensorSpec) -> np.ndarray:
+        array = to_array(name, value, spec.dtype)
+        if array.ndim >= 1 and array.shape[0] == 0:  # JSON's [] has no inner shape to check
+            raise BadRequest(f"{name}: empty batch; send at least one example.")
+        expected = spec.shape
+        if array.ndim != expected.rank or not expected.is_compatible_with(array.shape):
+            dims = ", ".join("N" if d is None else str(d) for d in expected.as_list())
+            raise BadRequest(f"{name}: expected shape [{dims}] (N examples); got {list(array.shape)}.")
+        if array.shape[0] > self.max_batch:
+            raise BadRequest(f"{name}: batch of {array.shape[0]} is over this server's maximum of "
+                             f"{self.max_batch}; split it into smaller requests.")
+        return array
+
+    def metadata(self) -> dict:
+        """TF Serving's GetModelMetadataResponse as JSON: the SignatureDefs of saved_model.pb."""
+        saved = saved_model_pb2.SavedModel.FromString((self.version.path / "saved_model.pb").read_bytes())
+        defs = {name: MessageToDict(sig, preserving_proto_field_name=True)
+                for name, sig in saved.meta_graphs[0].signature_def.items()}
+        return {"model_spec": {"name": self.version.name, "signature_name": "",
+                               "version": str(self.version.version)},
+                "metadata": {"signature_def": {"signature_def": defs}}}
+
+    def status(self) -> dict:
+        return {"model_version_status": [{"version": str(self.version.version), "state": "AVAILABLE",
+                                          "status": {"error_code": "OK", "error_message": ""}}]}
+
+
+def to_array(name: str, value, dtype: tf.DType) -> np.ndarray:
+    if dtype == tf.string:
+        array = np.asarray(value, dtype=object)
+        flat = array.reshape(-1)
+        if not all(isinstance(v, (bytes, str)) for v in flat):
+            raise BadRequest(f"{name}: expected a list of strings, binary ones as {{\"b64\": \"...\"}} "
+                             "(base64 of the encoded PNG/JPEG file).")
+        encoded = [v.encode() if isinstance(v, str) else v for v in flat]
+        return np.array(encoded, dtype=object).reshape(array.shape)
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        raise BadRequest(f"{name}: ragged nested lists; every example must have the same shape.") from None
+    if array.dtype.kind not in "fiu":
+        raise BadRequest(f"{name}: expected {dtype.name} numbers; got {_kind(array)} values.")
+    return array.astype(dtype.as_numpy_dtype)
+
+
+def _kind(array: np.ndarray) -> str:
+    kinds = {"U": "string", "S": "string", "b": "boolean", "O": "mixed or ragged"}
+    return kinds.get(array.dtype.kind, array.dtype.name)
+
+
+def tf_error_message(err: tf.errors.OpError) -> str:
+    """The useful line of a TensorFlow runtime error, without graph noise.
+
+    ``assertion failed: [a] [b]`` (from tf.debugging.Assert) becomes ``a b``.
+    """
+    lines = [line.strip() for line in err.message.splitlines()]
+    noise = ("Graph execution error", "Detected at node", "<stack traces", "[[", "[Op:")
+    useful = [line for line in lines if line and not line.startswith(noise)]
+    message = useful[0] if useful else lines[0]
+    message = re.sub(r"\s*\[\[.*$", "", message)
+    if message.startswith("assertion failed: "):
+        message = message.removeprefix("assertion failed: ").strip("[]").replace("] [", " ")
+    return message
