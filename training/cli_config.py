@@ -29,6 +29,8 @@ SHORTCUTS = {
     "--seed": "seed",
     "--output-dir": "output_dir",
     "--name": "name",
+    "--strategy": "runtime.strategy",
+    "--deterministic": "runtime.deterministic",
 }
 
 
@@ -43,7 +45,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if path == "preset":
             continue
         flags = [aliases[path], f"--{path}"] if path in aliases else [f"--{path}"]
-        group.add_argument(*flags, dest=f"set:{path}", metavar=_metavar(tp))
+        switch = {"nargs": "?", "const": "true"} if tp is bool else {}  # --flag alone means true
+        group.add_argument(*flags, dest=f"set:{path}", metavar=_metavar(tp), **switch)
 
 
 def _metavar(tp) -> str:

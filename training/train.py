@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -15,10 +16,11 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from again_tf.callbacks import LearningRateLogger
+from again_tf.callbacks import LearningRateLogger, StopOnNonFiniteLoss
 from again_tf.config import RunConfig
 from again_tf.data import load_data
 from again_tf.engine import build_model, compile_model, eval_attack_settings
+from again_tf.engine.distribution import make_strategy
 from again_tf.errors import AgainError, ConfigError
 from training.cli_config import add_config_arguments, resolve_config
 
@@ -54,12 +56,18 @@ def make_run_dir(config: RunConfig) -> Path:
         (run_dir / "config.json").write_text(config.to_json() + "\n")
     except OSError as err:
         raise ConfigError(f"output_dir: cannot write {run_dir} ({err}); pick a writable folder.") from None
+    free_mb = shutil.disk_usage(run_dir).free / 2**20
+    if free_mb < config.runtime.min_free_disk_mb:
+        raise ConfigError(f"output_dir: only {free_mb:.0f} MB free at {run_dir}, below "
+                          f"runtime.min_free_disk_mb={config.runtime.min_free_disk_mb}; free space or "
+                          f"pick another output_dir.")
     return run_dir
 
 
 def callbacks(run_dir: Path, config: RunConfig) -> list[keras.callbacks.Callback]:
     checkpoints = run_dir / "checkpoints"
     return [
+        StopOnNonFiniteLoss(f"{checkpoints / 'last.keras'} holds the last good epoch (if any). "),
         LearningRateLogger(),
         keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
@@ -88,7 +96,9 @@ def final_evaluation(model, config: RunConfig, test_ds, run_dir: Path) -> dict:
 
 def train(config: RunConfig) -> tuple[Path, dict]:
     keras.utils.set_random_seed(config.seed)
-    strategy = tf.distribute.get_strategy()
+    if config.runtime.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy = make_strategy(config.runtime.strategy)
     check_replicas(config, strategy.num_replicas_in_sync)
     data = load_data(config.data, config.seed)
     run_dir = make_run_dir(config)

@@ -1,5 +1,6 @@
 """Keras callbacks the training CLI adds to every run."""
 
 from again_tf.callbacks.learning_rate import LearningRateLogger
+from again_tf.callbacks.non_finite import NonFiniteLossError, StopOnNonFiniteLoss
 
-__all__ = ["LearningRateLogger"]
+__all__ = ["LearningRateLogger", "NonFiniteLossError", "StopOnNonFiniteLoss"]

@@ -14,6 +14,7 @@ from again_tf.config.schema import (
     ObjectiveConfig,
     OptimConfig,
     RunConfig,
+    RuntimeConfig,
     parse_method,
     with_method,
 )
@@ -21,6 +22,6 @@ from again_tf.config.schema import (
 __all__ = [
     "BACKBONES", "DATASETS", "DEFAULT_PRESET", "METHODS", "PRESETS", "AgainConfig",
     "AttackConfig", "DataConfig", "EvalConfig", "ModelConfig", "ObjectiveConfig", "OptimConfig",
-    "RunConfig", "apply_overrides", "field_paths", "get_preset", "load_config_file",
+    "RunConfig", "RuntimeConfig", "apply_overrides", "field_paths", "get_preset", "load_config_file",
     "parse_method", "with_method",
 ]

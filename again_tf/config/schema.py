@@ -19,6 +19,7 @@ BASE_METHODS = ("pgd_at", "trades", "mart")
 NORMS = ("linf", "l2")
 INITS = ("auto", "uniform", "normal", "none")
 HFF_STYLES = ("shuffle", "clean")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 PREFIXES = ("", "again_", "awp_", "again_awp_")
 # --method: a base method, optionally wrapped by AWP and/or AGAIN; "awp" alone is AWP over PGD-AT.
 METHODS = tuple(p + m for p in PREFIXES for m in BASE_METHODS) + ("awp", "again_awp")
@@ -171,6 +172,20 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class RuntimeConfig:
+    """How the run executes; none of it changes the science (except float precision)."""
+
+    strategy: str = "auto"  # auto: multi_worker if TF_CONFIG names a cluster, mirrored if > 1 GPU
+    deterministic: bool = False  # tf.config.experimental.enable_op_determinism
+    min_free_disk_mb: int = 200  # refuse to start with less free space in output_dir
+
+    def validate(self) -> None:
+        _one_of(self.strategy, STRATEGIES, "runtime.strategy")
+        _check(self.min_free_disk_mb >= 0, "runtime.min_free_disk_mb",
+               f"must be >= 0, got {self.min_free_disk_mb}.")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     preset: str = "paper-resnet18"
     seed: int = 0
@@ -184,6 +199,7 @@ class RunConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def validate(self) -> RunConfig:
         for section in SECTIONS:
@@ -204,7 +220,7 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-SECTIONS = ("data", "model", "again", "attack", "objective", "optim", "eval")
+SECTIONS = ("data", "model", "again", "attack", "objective", "optim", "eval", "runtime")
 
 
 def parse_method(method: str) -> tuple[str, bool, bool]:
