@@ -95,6 +95,12 @@ class AgainModel(keras.Model):
                            return_aux=True)
         return ModelOutputs(logits, aux)
 
+    def features_and_logits(self, images):
+        """The final feature map (after the last ASE site) and the logits, in inference mode:
+        what Grad-CAM needs."""
+        features, _ = self.backbone(self.normalize(images), training=False)
+        return features, self.head(self.pool(features))
+
     def get_config(self):
         return {
             **super().get_config(),
