@@ -16,12 +16,13 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from again_tf.callbacks import LearningRateLogger, StopOnNonFiniteLoss
+from again_tf.callbacks import GeneralizationGap, LearningRateLogger, StopOnNonFiniteLoss, fixed_subset
 from again_tf.config import RunConfig
 from again_tf.data import load_data
 from again_tf.engine import build_model, compile_model, eval_attack_settings
 from again_tf.engine.distribution import make_strategy
 from again_tf.errors import AgainError, ConfigError
+from again_tf.evaluation import EvalSettings
 from training.cli_config import add_config_arguments, resolve_config
 
 
@@ -64,11 +65,27 @@ def make_run_dir(config: RunConfig) -> Path:
     return run_dir
 
 
-def callbacks(run_dir: Path, config: RunConfig) -> list[keras.callbacks.Callback]:
+def gap_callback(config: RunConfig, data, run_dir: Path) -> list[keras.callbacks.Callback]:
+    """The generalization-gap curves, when ``eval.gap_examples`` > 0."""
+    n = config.eval.gap_examples
+    if not n:
+        return []
+    splits = {"train": fixed_subset(data.train_arrays, n, config.seed),
+              "test": fixed_subset(data.test_arrays, n, config.seed + 1)}
+    a = config.attack
+    settings = EvalSettings(eps=a.eps, step_size=config.eval.step_size, norm=a.norm, seed=config.seed,
+                            batch_size=max(config.data.batch_size, 256))
+    return [GeneralizationGap(splits, settings, data.info.image_shape, run_dir / "tensorboard",
+                              config.eval.gap_every)]
+
+
+def callbacks(run_dir: Path, config: RunConfig, data) -> list[keras.callbacks.Callback]:
+    """Order matters: the callbacks that add to the epoch logs come before CSV and TensorBoard."""
     checkpoints = run_dir / "checkpoints"
     return [
         StopOnNonFiniteLoss(f"{checkpoints / 'last.keras'} holds the last good epoch (if any). "),
         LearningRateLogger(),
+        *gap_callback(config, data, run_dir),
         keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
         keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")),
@@ -109,7 +126,7 @@ def train(config: RunConfig) -> tuple[Path, dict]:
           f"{config.data.dataset}, {steps_per_epoch} steps/epoch)", flush=True)
     model.fit(
         data.train.repeat(), epochs=config.optim.epochs, steps_per_epoch=steps_per_epoch,
-        validation_data=data.val, callbacks=callbacks(run_dir, config), verbose=config.verbose,
+        validation_data=data.val, callbacks=callbacks(run_dir, config, data), verbose=config.verbose,
         shuffle=False,  # the tf.data pipeline shuffles, seeded
     )
     result = final_evaluation(model, config, data.test, run_dir)

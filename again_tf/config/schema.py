@@ -163,8 +163,12 @@ class EvalConfig:
     val_pgd_steps: int = 10  # PGD steps of the per-epoch robust validation
     test_pgd_steps: int = 20  # PGD steps of the final test evaluation
     step_size: float | None = None  # None: eps / 4 (2/255 at 8/255, 0.025 at 0.1)
+    gap_examples: int = 0  # per split: fixed seeded train/test subsets for the gap curves; 0: off
+    gap_every: int = 1  # epochs between two gap measurements
 
     def validate(self) -> None:
+        _check(self.gap_examples >= 0, "eval.gap_examples", f"must be >= 0, got {self.gap_examples}.")
+        _check(self.gap_every >= 1, "eval.gap_every", f"must be >= 1, got {self.gap_every}.")
         _check(self.val_pgd_steps >= 1, "eval.val_pgd_steps", f"must be >= 1, got {self.val_pgd_steps}.")
         _check(self.test_pgd_steps >= 1, "eval.test_pgd_steps", f"must be >= 1, got {self.test_pgd_steps}.")
         _check(self.step_size is None or self.step_size > 0, "eval.step_size",

@@ -59,6 +59,8 @@ class DataBundle:
     test: tf.data.Dataset
     train_size: int
     test_size: int
+    train_arrays: tuple[np.ndarray, np.ndarray] | None = None  # uint8 images, labels (analysis)
+    test_arrays: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _take(arrays, count):
@@ -89,4 +91,6 @@ def load_data(config: DataConfig, seed: int = 0) -> DataBundle:
         test=make_dataset(*test, config.batch_size, False),
         train_size=len(train[0]),
         test_size=len(test[0]),
+        train_arrays=train,
+        test_arrays=test,
     )

@@ -1,0 +1,61 @@
+import csv
+import re
+
+import pytest
+import tensorflow as tf
+
+from tests.training.test_train_cli import TINY
+from training.analyze import main as analyze
+from training.train import main as train
+
+
+@pytest.fixture(scope="module")
+def gap_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    assert train(TINY + ["--output-dir", str(root), "--name", "gap", "--eval.gap_examples", "48"]) == 0
+    return root / "gap"
+
+
+def _tags(folder):
+    tags = set()
+    for path in folder.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(v.tag for v in event.summary.value)
+    return tags
+
+
+def test_gap_curves_are_in_metrics_csv_and_paired_in_tensorboard(gap_run):
+    rows = list(csv.DictReader((gap_run / "metrics.csv").open()))
+    assert len(rows) == 2
+    for row in rows:
+        for split in ("train", "test"):
+            assert 0.0 <= float(row[f"gap_{split}_pgd10"]) <= float(row[f"gap_{split}_clean"]) <= 1.0
+    for split in ("gap_train", "gap_test"):
+        assert {"gap/clean_accuracy", "gap/pgd10_accuracy"} <= _tags(gap_run / "tensorboard" / split)
+
+
+def test_analyze_gap_draws_both_panels_and_prints_the_gaps(gap_run, tmp_path, capsys):
+    out = tmp_path / "gap.png"
+    assert analyze(["gap", str(gap_run), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "best (epoch" in printed and "last (epoch 2)" in printed and "robust gap" in printed
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_without_gap_curves_is_a_clear_error(tmp_path, capsys):
+    assert train(TINY + ["--output-dir", str(tmp_path), "--name", "plain", "--epochs", "1"]) == 0
+    assert analyze(["gap", str(tmp_path / "plain")]) == 2
+    assert "train with --eval.gap_examples" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["ig", "gradcam"])
+def test_analyze_attribution_draws_the_grid_prints_the_span_and_logs_it(gap_run, tmp_path, capsys, method):
+    out = tmp_path / "att.png"
+    args = ["attribution", str(gap_run), str(gap_run), "--images", "3", "--n", "16", "--method", method,
+            "--out", str(out)]
+    assert analyze(args) == 0
+    printed = capsys.readouterr().out
+    spans = re.findall(r"mass span \(80%\) clean (\d\.\d+) / PGD-10 (\d\.\d+)", printed)
+    assert len(spans) == 2 and all(0 < float(v) <= 0.8 for pair in spans for v in pair)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "analysis/attribution" in _tags(gap_run / "tensorboard" / "analysis")

@@ -1,0 +1,181 @@
+"""``python -m training.analyze``: the paper's analysis of one or several runs.
+
+    python -m training.analyze gap RUN [RUN ...] [--out gap.png]
+    python -m training.analyze attribution RUN [RUN ...] [--images 8] [--n 256] [--method ig]
+
+``gap`` draws the generalization curves a run recorded with ``--eval.gap_examples N``: (a)
+standard (clean accuracy on the training and the test subset) and (b) robust (PGD-10), per
+epoch, and prints the train-test gap at the best and the last epoch. ``attribution`` draws
+attribution maps (Integrated Gradients or Grad-CAM on the final ASE features) for the first test
+images, one column per run, prints the attribution span (mass span, effective support) on clean
+and PGD-10 inputs, and logs the grid to each run's TensorBoard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from matplotlib.figure import Figure
+
+from again_tf.analysis import effective_support, grad_cam, integrated_gradients, mass_span, pixel_map
+from again_tf.attacks.losses import cross_entropy
+from again_tf.attacks.pgd import pgd
+from again_tf.data import load_arrays
+from again_tf.engine.checkpoints import load_trained_model, resolve_source, run_config, source_dataset
+from again_tf.errors import AgainError, ConfigError
+from again_tf.evaluation import through_aux_heads
+
+GAP_COLUMNS = ("gap_train_clean", "gap_test_clean", "gap_train_pgd10", "gap_test_pgd10")
+
+
+def read_gap(run: Path) -> dict[str, np.ndarray]:
+    """The gap columns of a run's metrics.csv, rows where they were measured."""
+    path = run / "metrics.csv"
+    if not path.is_file():
+        raise ConfigError(f"{run}: no metrics.csv; give a run folder written by training.train.")
+    rows = list(csv.DictReader(path.open()))
+    if not rows or any(c not in rows[0] for c in GAP_COLUMNS):
+        raise ConfigError(f"{run}: metrics.csv has no gap curves; train with --eval.gap_examples 512 "
+                          "(clean and PGD-10 accuracy on fixed train/test subsets each epoch).")
+    rows = [r for r in rows if r["gap_train_clean"] not in ("", "nan")]
+    out = {"epoch": np.array([int(r["epoch"]) + 1 for r in rows])}
+    out.update({c: np.array([float(r[c]) for r in rows]) for c in GAP_COLUMNS})
+    return out
+
+
+def gap_summary(name: str, curves: dict) -> str:
+    best = int(np.argmax(curves["gap_test_pgd10"]))
+    lines = [f"{name}:"]
+    for label, i in (("best", best), ("last", len(curves["epoch"]) - 1)):
+        std = curves["gap_train_clean"][i] - curves["gap_test_clean"][i]
+        rob = curves["gap_train_pgd10"][i] - curves["gap_test_pgd10"][i]
+        lines.append(f"  {label} (epoch {curves['epoch'][i]}): test PGD-10 "
+                     f"{100 * curves['gap_test_pgd10'][i]:.2f}%, robust gap {100 * rob:+.2f} points, "
+                     f"standard gap {100 * std:+.2f} points")
+    return "\n".join(lines)
+
+
+def plot_gap(runs: list[Path], out: Path) -> str:
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
+    summaries = []
+    for run in runs:
+        curves = read_gap(run)
+        for ax, kind in zip(axes, ("clean", "pgd10")):
+            line, = ax.plot(curves["epoch"], curves[f"gap_train_{kind}"], label=f"{run.name} train")
+            ax.plot(curves["epoch"], curves[f"gap_test_{kind}"], "--", color=line.get_color(),
+                    label=f"{run.name} test")
+        summaries.append(gap_summary(run.name, curves))
+    for ax, title in zip(axes, ("(a) Standard generalization", "(b) Robust generalization (PGD-10)")):
+        ax.set(title=title, xlabel="epoch", ylabel="accuracy")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    return "\n".join(summaries)
+
+
+def attribution_maps(model, x, y, method: str) -> np.ndarray:
+    """``[N, H, W]`` maps for the true classes, in batches of 64."""
+    maps = []
+    for start in range(0, len(x), 64):
+        xb, yb = tf.constant(x[start:start + 64]), tf.constant(y[start:start + 64])
+        if method == "gradcam":
+            maps.append(grad_cam(model.features_and_logits, xb, yb).numpy())
+        else:
+            maps.append(pixel_map(integrated_gradients(lambda v: model(v, training=False), xb, yb)).numpy())
+    return np.concatenate(maps)
+
+
+def load_run(run: Path, checkpoint: str):
+    source = resolve_source(run, checkpoint)
+    config = run_config(source)
+    info = source_dataset(source)
+    _, (x, y) = load_arrays(info, config.data.source if config else "auto",
+                            config.data.data_dir if config else None)
+    return load_trained_model(source, info), config, (x / 255.0).astype(np.float32), y.astype(np.int32)
+
+
+def span_line(run: Path, model, config, x, y, method: str) -> tuple[str, np.ndarray]:
+    """Attribution span on clean and PGD-10 inputs (through the ASE heads), and the clean maps."""
+    eps = config.attack.eps if config else 8 / 255
+    beta = config.again.beta_aux if config else 2.0
+    x_adv = pgd(lambda v: model.forward(v, training=False), x, y, eps=eps, step_size=eps / 4, steps=10,
+                loss=through_aux_heads(cross_entropy, beta)).numpy()
+    clean, adv = attribution_maps(model, x, y, method), attribution_maps(model, x_adv, y, method)
+    line = (f"{run.name}: {method} span on {len(x)} test images - mass span (80%) clean "
+            f"{mass_span(clean).mean():.3f} / PGD-10 {mass_span(adv).mean():.3f}, effective support "
+            f"clean {effective_support(clean).mean():.3f} / PGD-10 {effective_support(adv).mean():.3f}")
+    return line, clean
+
+
+def plot_attribution(runs: list[Path], images: int, n: int, method: str, out: Path,
+                     checkpoint: str) -> str:
+    lines, columns, shown = [], [], None
+    for run in runs:
+        model, config, x, y = load_run(run, checkpoint)
+        line, maps = span_line(run, model, config, x[:max(n, images)], y[:max(n, images)], method)
+        lines.append(line)
+        columns.append((run.name, maps[:images]))
+        shown = x[:images]
+    fig = Figure(figsize=(1.6 * (1 + len(runs)), 1.6 * images))
+    axes = fig.subplots(images, 1 + len(runs), squeeze=False)
+    for i in range(images):
+        axes[i, 0].imshow(shown[i].squeeze(), cmap="gray", vmin=0, vmax=1)
+        for j, (name, maps) in enumerate(columns, start=1):
+            axes[i, j].imshow(maps[i], cmap="inferno")
+            axes[0, j].set_title(name, fontsize=7)
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    _log_image(runs, out)
+    return "\n".join(lines)
+
+
+def _log_image(runs: list[Path], png: Path) -> None:
+    image = tf.image.decode_png(png.read_bytes(), channels=3)[None]
+    for run in runs:
+        with tf.summary.create_file_writer(str(run / "tensorboard" / "analysis")).as_default():
+            tf.summary.image("analysis/attribution", image, step=0)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training.analyze", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gap = sub.add_parser("gap", help="generalization curves of one or several runs")
+    gap.add_argument("runs", nargs="+", type=Path)
+    gap.add_argument("--out", type=Path, default=Path("gap.png"))
+    att = sub.add_parser("attribution", help="attribution maps and span of one or several runs")
+    att.add_argument("runs", nargs="+", type=Path)
+    att.add_argument("--images", type=int, default=8, help="test images in the grid")
+    att.add_argument("--n", type=int, default=256, help="test images for the span metrics")
+    att.add_argument("--method", choices=["ig", "gradcam"], default="ig")
+    att.add_argument("--checkpoint", default="last", choices=["last", "best_robust"])
+    att.add_argument("--out", type=Path, default=Path("attribution.png"))
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.command == "gap":
+            print(plot_gap(args.runs, args.out) + f"\nWritten to {args.out}")
+        else:
+            if args.images < 1 or args.n < 1:
+                raise ConfigError(f"--images and --n must be >= 1, got {args.images} and {args.n}.")
+            print(plot_attribution(args.runs, args.images, args.n, args.method, args.out, args.checkpoint)
+                  + f"\nWritten to {args.out}")
+    except AgainError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
