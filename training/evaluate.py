@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from again_tf.callbacks import write_hparams
 from again_tf.config.schema import DATASETS, RunConfig
 from again_tf.data import dataset_info, load_arrays
 from again_tf.engine.checkpoints import (
@@ -157,6 +158,8 @@ def evaluate(args) -> dict:
     write_outputs(out_dir, loaded.name, columns, acc, specs, checks, header["settings"])
     table = markdown_table(loaded.name, acc, specs)
     log_tensorboard(out_dir, acc, table)
+    if loaded.config is not None and args.model.is_dir():  # the run's HParams row gets these too
+        write_hparams(args.model / "tensorboard", {f"{s.name}_accuracy": acc[s.name] for s in specs})
     print("\n" + table + "\n\n" + "\n".join(c.line() for c in checks) + f"\n\nWritten to {out_dir}")
     return acc
 

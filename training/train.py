@@ -16,7 +16,15 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from again_tf.callbacks import GeneralizationGap, LearningRateLogger, StopOnNonFiniteLoss, fixed_subset
+from again_tf.callbacks import (
+    AdversarialImages,
+    AttributionSpan,
+    GeneralizationGap,
+    LearningRateLogger,
+    StopOnNonFiniteLoss,
+    fixed_subset,
+    write_hparams,
+)
 from again_tf.config import RunConfig
 from again_tf.data import load_data
 from again_tf.engine import build_model, compile_model, eval_attack_settings
@@ -79,6 +87,18 @@ def gap_callback(config: RunConfig, data, run_dir: Path) -> list[keras.callbacks
                               config.eval.gap_every)]
 
 
+def monitor_callbacks(config: RunConfig, data, run_dir: Path) -> list[keras.callbacks.Callback]:
+    """Adversarial-example images and attribution-span scalars, when their interval is set."""
+    e = config.eval
+    if not (e.image_every or e.span_every):
+        return []
+    x, y = fixed_subset(data.test_arrays, e.monitor_examples, config.seed + 2)
+    step = e.step_size if e.step_size is not None else config.attack.eps / 4
+    args = (x, y, config.attack.eps, step, run_dir / "tensorboard")
+    return ([AdversarialImages(*args, e.image_every)] if e.image_every else []) + \
+        ([AttributionSpan(*args, e.span_every)] if e.span_every else [])
+
+
 def callbacks(run_dir: Path, config: RunConfig, data) -> list[keras.callbacks.Callback]:
     """Order matters: the callbacks that add to the epoch logs come before CSV and TensorBoard."""
     checkpoints = run_dir / "checkpoints"
@@ -86,6 +106,7 @@ def callbacks(run_dir: Path, config: RunConfig, data) -> list[keras.callbacks.Ca
         StopOnNonFiniteLoss(f"{checkpoints / 'last.keras'} holds the last good epoch (if any). "),
         LearningRateLogger(),
         *gap_callback(config, data, run_dir),
+        *monitor_callbacks(config, data, run_dir),
         keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
         keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")),
@@ -108,6 +129,8 @@ def final_evaluation(model, config: RunConfig, test_ds, run_dir: Path) -> dict:
         "eps": settings.eps, "step_size": settings.step_size, "steps": settings.steps,
     }
     (run_dir / "final.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_hparams(run_dir / "tensorboard", {k: v for k, v in result.items() if k.endswith("accuracy")},
+                  config, trial_id=run_dir.name)
     return result
 
 

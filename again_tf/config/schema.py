@@ -165,8 +165,16 @@ class EvalConfig:
     step_size: float | None = None  # None: eps / 4 (2/255 at 8/255, 0.025 at 0.1)
     gap_examples: int = 0  # per split: fixed seeded train/test subsets for the gap curves; 0: off
     gap_every: int = 1  # epochs between two gap measurements
+    image_every: int = 0  # epochs between TensorBoard images of adversarial examples; 0: off
+    span_every: int = 0  # epochs between attribution-span scalars (Integrated Gradients); 0: off
+    monitor_examples: int = 16  # fixed test images for the images and the span
 
     def validate(self) -> None:
+        for name in ("image_every", "span_every"):
+            value = getattr(self, name)
+            _check(value >= 0, f"eval.{name}", f"must be >= 0 (0: off), got {value}.")
+        _check(self.monitor_examples >= 1, "eval.monitor_examples",
+               f"must be >= 1, got {self.monitor_examples}.")
         _check(self.gap_examples >= 0, "eval.gap_examples", f"must be >= 0, got {self.gap_examples}.")
         _check(self.gap_every >= 1, "eval.gap_every", f"must be >= 1, got {self.gap_every}.")
         _check(self.val_pgd_steps >= 1, "eval.val_pgd_steps", f"must be >= 1, got {self.val_pgd_steps}.")

@@ -12,7 +12,9 @@ from training.train import main as train
 @pytest.fixture(scope="module")
 def gap_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    assert train(TINY + ["--output-dir", str(root), "--name", "gap", "--eval.gap_examples", "48"]) == 0
+    monitors = ["--eval.gap_examples", "48", "--eval.image_every", "1", "--eval.span_every", "2",
+                "--eval.monitor_examples", "4"]
+    assert train(TINY + ["--output-dir", str(root), "--name", "gap"] + monitors) == 0
     return root / "gap"
 
 
@@ -59,3 +61,13 @@ def test_analyze_attribution_draws_the_grid_prints_the_span_and_logs_it(gap_run,
     assert len(spans) == 2 and all(0 < float(v) <= 0.8 for pair in spans for v in pair)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "analysis/attribution" in _tags(gap_run / "tensorboard" / "analysis")
+
+
+def test_tensorboard_has_every_expected_tag(gap_run):
+    board = gap_run / "tensorboard"
+    assert {"epoch_loss", "epoch_loss_aux", "epoch_robust_accuracy", "epoch_lr"} <= _tags(board / "train")
+    assert {"epoch_robust_accuracy", "epoch_clean_accuracy"} <= _tags(board / "validation")
+    assert {"adversarial/clean", "adversarial/x_adv", "adversarial/perturbation"} <= _tags(board / "images")
+    assert {"span/mass_span_clean", "span/effective_support_pgd10"} <= _tags(board / "span")
+    hparams = _tags(board / "hparams")
+    assert {"final/clean_accuracy", "final/pgd2_accuracy", "_hparams_/session_start_info"} <= hparams

@@ -1,0 +1,46 @@
+"""Adversarial examples and their perturbations as TensorBoard images, every few epochs.
+
+The perturbation is shown as ``0.5 + delta / (2 eps)``: mid-grey is no change, black and white
+are -eps and +eps, so the picture's scale is the same whatever eps is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from again_tf.attacks.losses import cross_entropy
+from again_tf.attacks.pgd import pgd
+from again_tf.evaluation import through_aux_heads
+
+
+def adversarial_examples(model, x, y, eps: float, step_size: float, steps: int = 10) -> tf.Tensor:
+    """PGD through the ASE heads (the stronger attack on an AGAIN model), inference mode."""
+    beta = getattr(getattr(model, "objective", None), "beta_aux", 2.0)
+    forward = getattr(model, "forward", None) or model
+    return pgd(lambda v: forward(v, training=False), x, y, eps=eps, step_size=step_size, steps=steps,
+               loss=through_aux_heads(cross_entropy, beta))
+
+
+class AdversarialImages(keras.callbacks.Callback):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, eps: float, step_size: float,
+                 log_dir: str | Path, every: int):
+        super().__init__()
+        self.images, self.labels = tf.constant(images), tf.constant(labels)
+        self.eps, self.step_size, self.every = eps, step_size, every
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        x_adv = adversarial_examples(self.model, self.images, self.labels, self.eps, self.step_size)
+        delta = 0.5 + (x_adv - self.images) / (2 * self.eps)
+        with self.writer.as_default():
+            tf.summary.image("adversarial/clean", self.images, step=epoch + 1, max_outputs=16)
+            tf.summary.image("adversarial/x_adv", x_adv, step=epoch + 1, max_outputs=16)
+            tf.summary.image("adversarial/perturbation", tf.clip_by_value(delta, 0.0, 1.0),
+                             step=epoch + 1, max_outputs=16)
+        self.writer.flush()

@@ -1,0 +1,39 @@
+"""The attribution span (mass span, effective support of Integrated Gradients) as TensorBoard
+scalars during training, on fixed test images, clean and adversarial; off by default (cost)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from again_tf.analysis import effective_support, integrated_gradients, mass_span, pixel_map
+from again_tf.callbacks.adversarial_images import adversarial_examples
+
+
+class AttributionSpan(keras.callbacks.Callback):
+    def __init__(self, images, labels, eps: float, step_size: float, log_dir: str | Path, every: int,
+                 ig_steps: int = 16):
+        super().__init__()
+        self.images, self.labels = tf.constant(images), tf.constant(labels)
+        self.eps, self.step_size, self.every, self.ig_steps = eps, step_size, every, ig_steps
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "span"))
+
+    def spans(self, x) -> dict[str, float]:
+        maps = pixel_map(integrated_gradients(lambda v: self.model(v, training=False), x, self.labels,
+                                              steps=self.ig_steps)).numpy()
+        return {"mass_span": float(mass_span(maps).mean()),
+                "effective_support": float(effective_support(maps).mean())}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        x_adv = adversarial_examples(self.model, self.images, self.labels, self.eps, self.step_size)
+        with self.writer.as_default():
+            for kind, x in (("clean", self.images), ("pgd10", x_adv)):
+                for name, value in self.spans(x).items():
+                    tf.summary.scalar(f"span/{name}_{kind}", value, step=epoch + 1)
+                    if logs is not None:
+                        logs[f"span_{name}_{kind}"] = value
+        self.writer.flush()
