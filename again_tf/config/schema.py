@@ -43,12 +43,15 @@ class DataConfig:
     augment: bool = True  # the data set's standard augmentation (crop + flip on CIFAR/SVHN)
     train_examples: int | None = None  # first N training examples; None: all
     val_examples: int | None = 1000  # per-epoch validation subset of the test split; None: all
+    holdout_examples: int = 0  # > 0: validate on this many held-out training examples instead
     test_examples: int | None = None  # final evaluation subset; None: the whole test split
 
     def validate(self) -> None:
         _one_of(self.dataset, DATASETS, "data.dataset")
         _one_of(self.source, DATA_SOURCES, "data.source")
         _check(self.batch_size >= 1, "data.batch_size", f"must be >= 1, got {self.batch_size}.")
+        _check(self.holdout_examples >= 0, "data.holdout_examples",
+               f"must be >= 0 (0: validate on the test split), got {self.holdout_examples}.")
         for name in ("train_examples", "val_examples", "test_examples"):
             value = getattr(self, name)
             _check(value is None or value >= 1, f"data.{name}", f"must be >= 1 or null, got {value}.")

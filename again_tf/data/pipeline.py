@@ -55,7 +55,7 @@ def make_dataset(
 class DataBundle:
     info: DatasetInfo
     train: tf.data.Dataset
-    val: tf.data.Dataset  # per-epoch validation subset of the test split
+    val: tf.data.Dataset  # per-epoch validation: a test subset, or held-out training examples
     test: tf.data.Dataset
     train_size: int
     test_size: int
@@ -68,6 +68,17 @@ def _take(arrays, count):
     return (x, y) if count is None else (x[:count], y[:count])
 
 
+def _hold_out(arrays, count: int, seed: int):
+    """A seeded split of the training arrays: (the rest, ``count`` held-out examples)."""
+    x, y = arrays
+    if count >= len(x):
+        raise DataError(f"data.holdout_examples={count} leaves no training data ({len(x)} examples); "
+                        f"hold out fewer.")
+    order = np.random.default_rng(seed).permutation(len(x))
+    keep, held = np.sort(order[count:]), np.sort(order[:count])
+    return (x[keep], y[keep]), (x[held], y[held])
+
+
 def load_data(config: DataConfig, seed: int = 0) -> DataBundle:
     """Loads the configured data set and builds the train, validation and test pipelines."""
     info = dataset_info(config.dataset)
@@ -78,6 +89,8 @@ def load_data(config: DataConfig, seed: int = 0) -> DataBundle:
         )
     train, val, test = _take(train, config.train_examples), _take(test, config.val_examples), \
         _take(test, config.test_examples)
+    if config.holdout_examples:
+        train, val = _hold_out(train, config.holdout_examples, seed)
     if len(train[0]) < config.batch_size:
         raise DataError(
             f"data.batch_size={config.batch_size} exceeds the {len(train[0])} training examples; "

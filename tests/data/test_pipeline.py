@@ -51,3 +51,18 @@ def test_load_data_from_the_fashion_folder():
 def test_batch_larger_than_the_data_is_a_clear_error():
     with pytest.raises(DataError, match="batch_size=512 exceeds the 100"):
         load_data(DataConfig(dataset="fashion_mnist", batch_size=512, train_examples=100))
+
+
+def test_holdout_validates_on_training_examples_never_on_the_test_split():
+    config = DataConfig(dataset="fashion_mnist", train_examples=600, holdout_examples=100, batch_size=50)
+    data = load_data(config, seed=3)
+    assert data.train_size == 500
+    train_x, _ = data.train_arrays
+    val_x = np.concatenate([x.numpy() for x, _ in data.val])
+    assert len(val_x) == 100
+    train_rows = {row.tobytes() for row in train_x}
+    test_rows = {row.tobytes() for row in data.test_arrays[0]}
+    held = [np.round(row * 255).astype(np.uint8).tobytes() for row in val_x]
+    assert not any(h in train_rows for h in held) and not any(h in test_rows for h in held)
+    with pytest.raises(DataError, match="holdout_examples=600 leaves no training data"):
+        load_data(DataConfig(dataset="fashion_mnist", train_examples=600, holdout_examples=600), seed=3)
