@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from again_tf.engine.checkpoints import load_trained_model, resolve_source, run_
 from again_tf.errors import AgainError, ConfigError
 from again_tf.evaluation import through_aux_heads
 
+GRAD_CAM_LAYERS = ("features",)
 GAP_COLUMNS = ("gap_train_clean", "gap_test_clean", "gap_train_pgd10", "gap_test_pgd10")
 
 
@@ -60,7 +62,20 @@ def gap_summary(name: str, curves: dict) -> str:
     return "\n".join(lines)
 
 
+def check_same_dataset(runs: list[Path]) -> None:
+    """Compared runs must share a data set: curves and maps of different data mean nothing together."""
+    found = {}
+    for run in runs:
+        config = run / "config.json"
+        if config.is_file():
+            found[run.name] = json.loads(config.read_text())["data"]["dataset"]
+    if len(set(found.values())) > 1:
+        listed = ", ".join(f"{k}: {v}" for k, v in found.items())
+        raise ConfigError(f"the runs use different data sets ({listed}); compare runs of one data set.")
+
+
 def plot_gap(runs: list[Path], out: Path) -> str:
+    check_same_dataset(runs)
     fig = Figure(figsize=(11, 4))
     axes = fig.subplots(1, 2)
     summaries = []
@@ -115,6 +130,7 @@ def span_line(run: Path, model, config, x, y, method: str) -> tuple[str, np.ndar
 
 def plot_attribution(runs: list[Path], images: int, n: int, method: str, out: Path,
                      checkpoint: str) -> str:
+    check_same_dataset(runs)
     lines, columns, shown = [], [], None
     for run in runs:
         model, config, x, y = load_run(run, checkpoint)
@@ -156,6 +172,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     att.add_argument("--images", type=int, default=8, help="test images in the grid")
     att.add_argument("--n", type=int, default=256, help="test images for the span metrics")
     att.add_argument("--method", choices=["ig", "gradcam"], default="ig")
+    att.add_argument("--layer", default="features",
+                     help="Grad-CAM layer; 'features': the final feature map after the last ASE site")
     att.add_argument("--checkpoint", default="last", choices=["last", "best_robust"])
     att.add_argument("--out", type=Path, default=Path("attribution.png"))
     return parser.parse_args(argv)
@@ -167,6 +185,8 @@ def main(argv=None) -> int:
         if args.command == "gap":
             print(plot_gap(args.runs, args.out) + f"\nWritten to {args.out}")
         else:
+            if args.layer not in GRAD_CAM_LAYERS:
+                raise ConfigError(f"--layer: got {args.layer!r}; allowed: {', '.join(GRAD_CAM_LAYERS)}.")
             if args.images < 1 or args.n < 1:
                 raise ConfigError(f"--images and --n must be >= 1, got {args.images} and {args.n}.")
             print(plot_attribution(args.runs, args.images, args.n, args.method, args.out, args.checkpoint)

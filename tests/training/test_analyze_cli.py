@@ -1,4 +1,5 @@
 import csv
+import json
 import re
 
 import pytest
@@ -71,3 +72,15 @@ def test_tensorboard_has_every_expected_tag(gap_run):
     assert {"span/mass_span_clean", "span/effective_support_pgd10"} <= _tags(board / "span")
     hparams = _tags(board / "hparams")
     assert {"final/clean_accuracy", "final/pgd2_accuracy", "_hparams_/session_start_info"} <= hparams
+
+
+def test_runs_of_different_data_sets_and_unknown_layers_are_clear_errors(gap_run, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    config = json.loads((gap_run / "config.json").read_text())
+    config["data"]["dataset"] = "mnist"
+    (other / "config.json").write_text(json.dumps(config))
+    assert analyze(["gap", str(gap_run), str(other)]) == 2
+    assert "different data sets (gap: fashion_mnist, other: mnist)" in capsys.readouterr().err
+    assert analyze(["attribution", str(gap_run), "--method", "gradcam", "--layer", "conv7"]) == 2
+    assert "--layer: got 'conv7'; allowed: features" in capsys.readouterr().err
