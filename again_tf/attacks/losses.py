@@ -29,7 +29,30 @@ def kl_divergence(logits: tf.Tensor, reference_probs: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(ref * (tf.math.log(ref + 1e-12) - log_p), axis=-1)
 
 
-LOSSES = {"ce": cross_entropy, "cw": cw_margin, "kl": kl_divergence}
+def _true_logit(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+    return tf.gather(logits, labels, axis=-1, batch_dims=1)
+
+
+def dlr(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Difference of logits ratio (Croce & Hein, ICML 2020), to be maximised:
+    ``-(z_y - max_{j != y} z_j) / (z_pi1 - z_pi3)``, pi sorting the logits in decreasing order.
+
+    Invariant to shifting and rescaling the logits, so a saturated softmax cannot mask the gradient.
+    """
+    top = tf.math.top_k(logits, k=3).values
+    return cw_margin(logits, labels) / (top[:, 0] - top[:, 2] + 1e-12)  # cw_margin = max_{j!=y} z_j - z_y
+
+
+def dlr_targeted(logits: tf.Tensor, labels: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """Targeted DLR (Croce & Hein, ICML 2020), APGD-T's loss:
+    ``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)``."""
+    top = tf.math.top_k(logits, k=4).values
+    margin = _true_logit(logits, labels) - _true_logit(logits, targets)
+    return -margin / (top[:, 0] - 0.5 * (top[:, 2] + top[:, 3]) + 1e-12)
+
+
+LOSSES = {"ce": cross_entropy, "cw": cw_margin, "kl": kl_divergence, "dlr": dlr}
 
 
 def resolve_loss(loss):

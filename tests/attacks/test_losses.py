@@ -1,7 +1,9 @@
 import numpy as np
 import tensorflow as tf
 
-from again_tf.attacks import cross_entropy, cw_margin, kl_divergence
+from again_tf.attacks import LOSSES, cross_entropy, cw_margin, dlr, dlr_targeted, kl_divergence
+from again_tf.attacks.losses import resolve_loss
+from again_tf.models.outputs import ModelOutputs
 
 LOGITS = np.array([[2.0, 1.0, 0.0], [0.5, 0.5, 3.0]], np.float32)
 LABELS = np.array([0, 1])
@@ -24,3 +26,31 @@ def test_kl_is_zero_on_itself_and_matches_numpy():
     q_logits = LOGITS[::-1].copy()
     q = tf.nn.softmax(q_logits).numpy()
     np.testing.assert_allclose(kl_divergence(q_logits, p).numpy(), (p * np.log(p / q)).sum(1), rtol=1e-5)
+
+
+LOGITS4 = np.array([[3.0, 1.0, 0.5, -1.0], [0.0, 2.0, 1.0, 4.0]], np.float32)
+
+
+def test_dlr_by_hand():
+    # Row 0: y = 0 leads, runner-up 1, third 0.5: -(3 - 1) / (3 - 0.5). Row 1: y = 1 (2.0) trails
+    # class 3 (4.0), sorted 4, 2, 1, 0: -(2 - 4) / (4 - 1).
+    np.testing.assert_allclose(dlr(LOGITS4, [0, 1]).numpy(), [-0.8, 2.0 / 3.0], rtol=1e-6)
+
+
+def test_dlr_targeted_by_hand():
+    # Row 0, target 2: -(3 - 0.5) / (3 - (0.5 - 1) / 2). Row 1, target 3: -(2 - 4) / (4 - (1 + 0) / 2).
+    np.testing.assert_allclose(dlr_targeted(LOGITS4, [0, 1], [2, 3]).numpy(), [-2.5 / 3.25, 2.0 / 3.5],
+                               rtol=1e-6)
+
+
+def test_dlr_ignores_shift_and_scale_of_the_logits():
+    logits = tf.random.Generator.from_seed(0).normal((8, 10))
+    labels = tf.range(8) % 10
+    np.testing.assert_allclose(dlr(7.0 * logits - 3.0, labels).numpy(), dlr(logits, labels).numpy(),
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_dlr_is_a_named_loss_of_the_main_logits():
+    outputs = ModelOutputs(tf.constant(LOGITS4), (tf.zeros((2, 4)),))
+    np.testing.assert_allclose(resolve_loss("dlr")(outputs, [0, 1]).numpy(), [-0.8, 2.0 / 3.0], rtol=1e-6)
+    assert LOSSES["dlr"] is dlr
