@@ -83,7 +83,7 @@ def components(model, eps: float, n_classes: int, seed: int) -> dict:
         "fab-t": torchattacks.FAB(model, norm="Linf", eps=eps, steps=100, n_restarts=1,
                                   multi_targeted=True, n_classes=n_classes, seed=seed),
         "square": torchattacks.Square(model, norm="Linf", eps=eps, n_queries=5000, n_restarts=1,
-                                      seed=seed),
+                                      resc_schedule=False, seed=seed),  # as AutoAttack runs it
     }
 
 

@@ -8,18 +8,25 @@ import tensorflow as tf
 
 from again_tf.attacks.losses import resolve_loss
 from again_tf.attacks.threat import initial_point, make_threat
+from again_tf.models.outputs import main_logits
 
 
-def _ascent(model_fn, loss_fn, x, target, x_start, threat, step_size, steps, sign, clip):
-    """``steps`` projected ascent steps from ``x_start`` as a ``tf.while_loop``."""
+def _ascent(model_fn, loss_fn, x, target, x_start, threat, step_size, steps, sign, clip, keep_found):
+    """``steps`` projected ascent steps from ``x_start`` as a ``tf.while_loop``; with
+    ``keep_found`` an example the model misclassifies stops where it is."""
 
     def body(i, x_adv):
         with tf.GradientTape() as tape:
             tape.watch(x_adv)
-            loss = tf.reduce_sum(loss_fn(model_fn(x_adv), target))
+            outputs = model_fn(x_adv)
+            loss = tf.reduce_sum(loss_fn(outputs, target))
         grad = sign * tape.gradient(loss, x_adv)
-        x_next = threat.project(threat.step(x_adv, grad, step_size), x)
-        return i + 1, tf.stop_gradient(tf.clip_by_value(x_next, clip[0], clip[1]))
+        x_next = tf.clip_by_value(threat.project(threat.step(x_adv, grad, step_size), x), clip[0], clip[1])
+        if keep_found:
+            labels = tf.cast(tf.reshape(target, [-1]), tf.int32)
+            found = tf.argmax(main_logits(outputs), axis=-1, output_type=tf.int32) != labels
+            x_next = tf.where(tf.reshape(found, [-1] + [1] * (x.shape.rank - 1)), x_adv, x_next)
+        return i + 1, tf.stop_gradient(x_next)
 
     _, x_adv = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x_start))
     return x_adv
@@ -39,6 +46,7 @@ def pgd(
     restarts: int = 1,
     targeted: bool = False,
     clip: tuple[float, float] = (0.0, 1.0),
+    keep_found: bool = False,
 ) -> tf.Tensor:
     """Maximises ``loss(model_fn(x_adv), y)`` (minimises it if ``targeted``) in the eps-ball.
 
@@ -46,11 +54,17 @@ def pgd(
     in inference mode (BN moving statistics, predicted-label ASE masks) unless you mean otherwise.
     ``y`` is whatever the loss takes: labels for ``ce``/``cw``, reference probabilities for
     ``kl``. With ``restarts > 1`` each example keeps the restart with the highest final loss.
+
+    ``keep_found`` (evaluation, untargeted, ``y`` labels): an example stays at the first iterate
+    the model misclassifies, so that more steps never lose an adversarial example already found
+    (plain PGD returns the last iterate, which may have oscillated back).
     """
     if steps < 1:
         raise ValueError(f"PGD steps must be >= 1, got {steps}.")
     if restarts < 1:
         raise ValueError(f"PGD restarts must be >= 1, got {restarts}.")
+    if keep_found and targeted:
+        raise ValueError("keep_found stops at a misclassified point: use it with untargeted attacks.")
     x = tf.convert_to_tensor(x, tf.float32)
     threat = make_threat(norm, eps)
     loss_fn = resolve_loss(loss)
@@ -58,7 +72,7 @@ def pgd(
     best, best_loss = None, None
     for _ in range(restarts):
         start = initial_point(threat, x, init, clip)
-        x_adv = _ascent(model_fn, loss_fn, x, y, start, threat, step_size, steps, sign, clip)
+        x_adv = _ascent(model_fn, loss_fn, x, y, start, threat, step_size, steps, sign, clip, keep_found)
         if restarts == 1:
             return x_adv
         final = sign * loss_fn(model_fn(x_adv), y)

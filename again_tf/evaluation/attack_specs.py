@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from again_tf.errors import ConfigError
 
-DEFAULT_ATTACKS = ("clean", "pgd10", "pgd20", "pgd50", "pgd100", "cw")  # the seed's columns (AA: next)
-NAMED = ("clean", "fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw")
+DEFAULT_ATTACKS = ("clean", "pgd10", "pgd20", "pgd50", "pgd100", "cw", "aa")  # the seed's columns
+NAMED = ("clean", "fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw", "aa", "aa_rand")
 CW_STEPS = 30  # the seed's C&W-inf: 30 PGD steps on the CW margin
-_PATTERN = re.compile(r"^(clean|fgsm|pgd(\d+)|cw(\d+)?)$")
+_PATTERN = re.compile(r"^(clean|fgsm|pgd(\d+)|cw(\d+)?|aa|aa_rand)$")
 _ADAPTIVE = ("both", "main")
 
 
@@ -50,6 +50,8 @@ def parse_attack(name: str) -> AttackSpec:
         if steps < 1:
             raise ConfigError(f"attacks: {name} has {steps} steps; use cwK with K >= 1.")
         return AttackSpec(name, "cw", steps)
+    if name.startswith("aa"):
+        return AttackSpec(name, "aa", version="rand" if name == "aa_rand" else "standard")
     return AttackSpec(name, name, 1 if name == "fgsm" else 0)
 
 

@@ -14,6 +14,7 @@ from again_tf.attacks.losses import cross_entropy, cw_margin
 from again_tf.attacks.pgd import pgd
 from again_tf.evaluation.adaptive import on_main_head, through_aux_heads
 from again_tf.evaluation.attack_specs import AttackSpec, EvalSettings
+from again_tf.evaluation.autoattack_columns import autoattack_columns, check_autoattack
 from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.evaluation.record import EvalRecord
 from again_tf.evaluation.target import EvalTarget
@@ -37,7 +38,7 @@ def _gradient_attack(target, spec, settings, x, y, *, loss) -> tf.Tensor:
     return pgd(target.outputs_fn, x, y, eps=settings.eps,
                step_size=settings.eps if spec.kind == "fgsm" else settings.step, steps=spec.steps,
                norm=settings.norm, loss=loss, init="none" if spec.kind == "fgsm" else "uniform",
-               restarts=1 if spec.kind == "fgsm" else settings.restarts)
+               restarts=1 if spec.kind == "fgsm" else settings.restarts, keep_found=True)
 
 
 def gradient_columns(target, spec, settings, x, y, use_aux: bool) -> dict[str, np.ndarray]:
@@ -80,6 +81,9 @@ def batch_columns(target, specs, settings, x, y, use_aux, progress=None, batch=0
         start = time.perf_counter()
         if spec.kind == "clean":
             new = {spec.name: correct(target, x, y)}
+        elif spec.kind == "aa":
+            new = autoattack_columns(target, spec, settings, x, y, use_aux, batch,
+                                     log=progress.write if progress else None)
         else:
             new = gradient_columns(target, spec, settings, x, y, use_aux)
         columns.update(new)
@@ -96,6 +100,7 @@ def run_attacks(target: EvalTarget, images: np.ndarray, labels: np.ndarray, spec
     Each batch is seeded with ``seed + batch`` so a resumed run draws what it would have drawn.
     """
     target.check_images(images.shape)
+    check_autoattack(specs, settings)
     use_aux = settings.adaptive == "both" and target.has_aux()
     batches = range(0, len(images), settings.batch_size)
     report = Progress(len(batches), progress) if progress else None

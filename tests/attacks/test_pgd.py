@@ -105,3 +105,18 @@ def test_bad_arguments_are_clear():
         pgd(model, x, y, eps=0.1, step_size=0.1, steps=1, norm="l1")
     with pytest.raises(ValueError, match="loss"):
         pgd(model, x, y, eps=0.1, step_size=0.1, steps=1, loss="hinge")
+
+
+def test_keep_found_never_loses_an_adversarial_example_to_more_steps():
+    model, (x, y) = _model(), _batch(128)
+    y = tf.argmax(model(x), axis=-1, output_type=tf.int32)  # every example starts correct
+
+    def broken(steps, keep_found):
+        x_adv = pgd(model, x, y, eps=0.3, step_size=0.1, steps=steps, init="none", keep_found=keep_found)
+        return np.argmax(model(x_adv).numpy(), axis=1) != y.numpy()
+
+    few, many = broken(3, True), broken(30, True)
+    assert few.any() and np.all(many[few])  # the same path until found, then it stays
+    assert many.sum() >= broken(30, False).sum()
+    with pytest.raises(ValueError, match="untargeted"):
+        pgd(model, x, y, eps=0.1, step_size=0.1, steps=1, targeted=True, keep_found=True)

@@ -5,10 +5,11 @@ from again_tf.evaluation import DEFAULT_ATTACKS, EvalSettings, parse_attack, par
 
 
 def test_names_parse_to_kinds_steps_and_labels():
-    specs = parse_attacks("clean,fgsm,pgd10,pgd100,cw,cw50")
+    specs = parse_attacks("clean,fgsm,pgd10,pgd100,cw,cw50,aa,aa_rand")
     assert [(s.kind, s.steps) for s in specs] == [
-        ("clean", 0), ("fgsm", 1), ("pgd", 10), ("pgd", 100), ("cw", 30), ("cw", 50)]
-    assert [s.label for s in specs] == ["Clean", "FGSM", "PGD-10", "PGD-100", "C&W", "C&W"]
+        ("clean", 0), ("fgsm", 1), ("pgd", 10), ("pgd", 100), ("cw", 30), ("cw", 50), ("aa", 0), ("aa", 0)]
+    assert [s.label for s in specs] == ["Clean", "FGSM", "PGD-10", "PGD-100", "C&W", "C&W", "AA",
+                                        "AA (rand)"]
     assert [s.name for s in parse_attacks(DEFAULT_ATTACKS)] == list(DEFAULT_ATTACKS)
 
 

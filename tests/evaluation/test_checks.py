@@ -1,8 +1,8 @@
 import numpy as np
 
-from again_tf.evaluation import AttackSpec, parse_attacks, run_checks
+from again_tf.evaluation import parse_attacks, run_checks
 
-SPECS = (*parse_attacks("clean,pgd10,pgd20,pgd100,cw"), AttackSpec("aa", "aa"))
+SPECS = parse_attacks("clean,pgd10,pgd20,pgd100,cw,aa")
 GOOD = {"clean": 0.8, "pgd10": 0.62, "pgd20": 0.6, "pgd100": 0.598, "cw": 0.605, "aa": 0.55,
         "pgd20:main": 0.605, "check:eps0": 0.8, "check:eps_large": 0.0}
 

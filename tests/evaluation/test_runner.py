@@ -52,3 +52,19 @@ def test_resume_recomputes_nothing_and_gives_the_same_columns(trained, tmp_path)
     resumed = _run(target, xt, yt, path, resume=True)
     for key, value in full.items():
         np.testing.assert_array_equal(resumed[key], value, err_msg=key)
+
+
+@pytest.mark.slow
+def test_autoattack_column_is_the_worst_case_and_names_who_broke_each_example(trained, tmp_path):
+    target, xt, yt = trained
+    specs = parse_attacks("clean,pgd10,aa")
+    header = {"n": 32, "attacks": [s.name for s in specs]}
+    settings = EvalSettings(eps=0.1, batch_size=32, seed=3)
+    columns = run_attacks(target, xt[:32], yt[:32], specs, settings, EvalRecord(tmp_path / "r.jsonl", header),
+                          progress=None)
+    assert np.all(columns["aa"] <= columns["aa:main"]) and np.all(columns["aa:main"] <= columns["clean"])
+    broken_by = columns["aa:broken_by"]
+    np.testing.assert_array_equal(broken_by == "", columns["aa"] == 1)
+    np.testing.assert_array_equal(broken_by == "clean", columns["clean"] == 0)
+    assert set(broken_by) <= {"", "clean", "apgd-ce", "apgd-t", "fab-t", "square", "apgd-ce-aux"}
+    assert columns["aa"].mean() < columns["clean"].mean()
