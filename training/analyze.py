@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from again_tf.analysis import effective_support, grad_cam, integrated_gradients, mass_span, pixel_map
 from again_tf.attacks.losses import cross_entropy
@@ -31,7 +32,6 @@ from again_tf.engine.checkpoints import load_trained_model, resolve_source, run_
 from again_tf.errors import AgainError, ConfigError
 from again_tf.evaluation import through_aux_heads
 
-GRAD_CAM_LAYERS = ("features",)
 GAP_COLUMNS = ("gap_train_clean", "gap_test_clean", "gap_train_pgd10", "gap_test_pgd10")
 
 
@@ -88,19 +88,34 @@ def plot_gap(runs: list[Path], out: Path) -> str:
         summaries.append(gap_summary(run.name, curves))
     for ax, title in zip(axes, ("(a) Standard generalization", "(b) Robust generalization (PGD-10)")):
         ax.set(title=title, xlabel="epoch", ylabel="accuracy")
-        ax.legend(fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     return "\n".join(summaries)
 
 
-def attribution_maps(model, x, y, method: str) -> np.ndarray:
-    """``[N, H, W]`` maps for the true classes, in batches of 64."""
+def grad_cam_layers(model) -> tuple[str, ...]:
+    """The AGAIN sites of ``model`` (last first: the default) and the final feature map."""
+    return tuple(dict.fromkeys((*reversed(model.backbone.sites), "features")))
+
+
+def check_layer(run: Path, model, layer: str | None) -> None:
+    allowed = grad_cam_layers(model)
+    if layer is not None and layer not in allowed:
+        raise ConfigError(f"--layer: got {layer!r}; allowed for {run.name}: {', '.join(allowed)} "
+                          f"(its AGAIN sites, and 'features', the final feature map).")
+
+
+def attribution_maps(model, x, y, method: str, layer: str | None = None) -> np.ndarray:
+    """``[N, H, W]`` maps for the true classes, in batches of 64; Grad-CAM on ``layer``
+    (default: the last AGAIN site)."""
     maps = []
     for start in range(0, len(x), 64):
         xb, yb = tf.constant(x[start:start + 64]), tf.constant(y[start:start + 64])
         if method == "gradcam":
-            maps.append(grad_cam(model.features_and_logits, xb, yb).numpy())
+            maps.append(grad_cam(lambda v: model.features_and_logits(v, layer), xb, yb).numpy())
         else:
             maps.append(pixel_map(integrated_gradients(lambda v: model(v, training=False), xb, yb)).numpy())
     return np.concatenate(maps)
@@ -115,13 +130,14 @@ def load_run(run: Path, checkpoint: str):
     return load_trained_model(source, info), config, (x / 255.0).astype(np.float32), y.astype(np.int32)
 
 
-def span_line(run: Path, model, config, x, y, method: str) -> tuple[str, np.ndarray]:
+def span_line(run: Path, model, config, x, y, method: str, layer: str | None) -> tuple[str, np.ndarray]:
     """Attribution span on clean and PGD-10 inputs (through the ASE heads), and the clean maps."""
     eps = config.attack.eps if config else 8 / 255
     beta = config.again.beta_aux if config else 2.0
     x_adv = pgd(lambda v: model.forward(v, training=False), x, y, eps=eps, step_size=eps / 4, steps=10,
                 loss=through_aux_heads(cross_entropy, beta)).numpy()
-    clean, adv = attribution_maps(model, x, y, method), attribution_maps(model, x_adv, y, method)
+    clean = attribution_maps(model, x, y, method, layer)
+    adv = attribution_maps(model, x_adv, y, method, layer)
     line = (f"{run.name}: {method} span on {len(x)} test images - mass span (80%) clean "
             f"{mass_span(clean).mean():.3f} / PGD-10 {mass_span(adv).mean():.3f}, effective support "
             f"clean {effective_support(clean).mean():.3f} / PGD-10 {effective_support(adv).mean():.3f}")
@@ -129,24 +145,30 @@ def span_line(run: Path, model, config, x, y, method: str) -> tuple[str, np.ndar
 
 
 def plot_attribution(runs: list[Path], images: int, n: int, method: str, out: Path,
-                     checkpoint: str) -> str:
+                     checkpoint: str, layer: str | None = None) -> str:
     check_same_dataset(runs)
+    loaded = [load_run(run, checkpoint) for run in runs]
+    for run, (model, *_rest) in zip(runs, loaded):
+        check_layer(run, model, layer)
     lines, columns, shown = [], [], None
-    for run in runs:
-        model, config, x, y = load_run(run, checkpoint)
-        line, maps = span_line(run, model, config, x[:max(n, images)], y[:max(n, images)], method)
+    for run, (model, config, x, y) in zip(runs, loaded):
+        line, maps = span_line(run, model, config, x[:max(n, images)], y[:max(n, images)], method, layer)
         lines.append(line)
         columns.append((run.name, maps[:images]))
         shown = x[:images]
     fig = Figure(figsize=(1.6 * (1 + len(runs)), 1.6 * images))
     axes = fig.subplots(images, 1 + len(runs), squeeze=False)
+    axes[0, 0].set_title("test image", fontsize=8)
     for i in range(images):
         axes[i, 0].imshow(shown[i].squeeze(), cmap="gray", vmin=0, vmax=1)
         for j, (name, maps) in enumerate(columns, start=1):
             axes[i, j].imshow(maps[i], cmap="inferno")
-            axes[0, j].set_title(name, fontsize=7)
+            axes[0, j].set_title(name, fontsize=8)
     for ax in axes.flat:
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{'Integrated Gradients' if method == 'ig' else 'Grad-CAM'} for the true class "
+                 "(brighter: more attribution)", fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     _log_image(runs, out)
@@ -172,8 +194,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     att.add_argument("--images", type=int, default=8, help="test images in the grid")
     att.add_argument("--n", type=int, default=256, help="test images for the span metrics")
     att.add_argument("--method", choices=["ig", "gradcam"], default="ig")
-    att.add_argument("--layer", default="features",
-                     help="Grad-CAM layer; 'features': the final feature map after the last ASE site")
+    att.add_argument("--layer", default=None,
+                     help="Grad-CAM layer: an AGAIN site (block, features); default the last site")
     att.add_argument("--checkpoint", default="last", choices=["last", "best_robust"])
     att.add_argument("--out", type=Path, default=Path("attribution.png"))
     return parser.parse_args(argv)
@@ -185,11 +207,10 @@ def main(argv=None) -> int:
         if args.command == "gap":
             print(plot_gap(args.runs, args.out) + f"\nWritten to {args.out}")
         else:
-            if args.layer not in GRAD_CAM_LAYERS:
-                raise ConfigError(f"--layer: got {args.layer!r}; allowed: {', '.join(GRAD_CAM_LAYERS)}.")
             if args.images < 1 or args.n < 1:
                 raise ConfigError(f"--images and --n must be >= 1, got {args.images} and {args.n}.")
-            print(plot_attribution(args.runs, args.images, args.n, args.method, args.out, args.checkpoint)
+            print(plot_attribution(args.runs, args.images, args.n, args.method, args.out, args.checkpoint,
+                                   args.layer)
                   + f"\nWritten to {args.out}")
     except AgainError as err:
         print(f"error: {err}", file=sys.stderr)

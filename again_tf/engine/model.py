@@ -20,6 +20,7 @@ from again_tf.evaluation.adaptive import through_aux_heads
 from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.layers.ase import torch_linear_initializer
 from again_tf.models.outputs import ModelOutputs
+from again_tf.models.site_tap import tap_sites
 from again_tf.objectives.awp import perturbable, update_variables, weight_perturbation
 from again_tf.objectives.base import Objective
 
@@ -95,11 +96,16 @@ class AgainModel(keras.Model):
                            return_aux=True)
         return ModelOutputs(logits, aux)
 
-    def features_and_logits(self, images):
-        """The final feature map (after the last ASE site) and the logits, in inference mode:
-        what Grad-CAM needs."""
-        features, _ = self.backbone(self.normalize(images), training=False)
-        return features, self.head(self.pool(features))
+    def features_and_logits(self, images, site: str | None = None):
+        """The output of AGAIN site ``site`` (default: the last one, else the final feature map)
+        and the logits, in inference mode: what Grad-CAM needs. Eager only."""
+        site = site or (self.backbone.sites[-1] if self.backbone.sites else "features")
+        if site not in self.backbone.sites and site != "features":
+            raise ValueError(f"no AGAIN site {site!r} in this model; it has {list(self.backbone.sites)} "
+                             f"(or 'features', the final feature map).")
+        with tap_sites() as outputs:
+            features, _ = self.backbone(self.normalize(images), training=False)
+        return outputs.get(site, features), self.head(self.pool(features))
 
     def get_config(self):
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from again_tf.layers.site import AgainSite
+from again_tf.models.site_tap import record
 
 
 def conv3x3(filters: int, strides: int = 1, name: str | None = None) -> keras.layers.Conv2D:
@@ -32,7 +33,9 @@ def apply_site(site: AgainSite | None, x, labels, training, paired):
     """Runs ``site`` if there is one; returns ``(features, aux_logits or None)``."""
     if site is None:
         return x, None
-    return site(x, labels=labels, training=training, paired=paired)
+    features, aux = site(x, labels=labels, training=training, paired=paired)
+    record(site.name.removeprefix("site_"), features)
+    return features, aux
 
 
 class BasicBlock(keras.layers.Layer):

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from again_tf.analysis import grad_cam, integrated_gradients, pixel_map
@@ -41,3 +42,16 @@ def test_grad_cam_on_the_again_model_has_the_image_size():
     model = build_model(tiny_config(), dataset_info("fashion_mnist"))
     cam = grad_cam(model.features_and_logits, tf.random.uniform((2, 28, 28, 1)), tf.constant([1, 2]))
     assert cam.shape == (2, 28, 28) and np.all(cam.numpy() >= 0)
+
+
+def test_grad_cam_on_an_inner_site_reads_that_sites_output():
+    model = build_model(tiny_config(), dataset_info("fashion_mnist"))
+    images = tf.random.uniform((2, 28, 28, 1))
+    block, logits = model.features_and_logits(images, "block")
+    last, same_logits = model.features_and_logits(images)
+    np.testing.assert_allclose(logits.numpy(), same_logits.numpy(), rtol=1e-6)
+    assert model.backbone.sites[-1] == "features" and not np.allclose(block.numpy(), last.numpy())
+    cam = grad_cam(lambda v: model.features_and_logits(v, "block"), images, tf.constant([1, 2]))
+    assert cam.shape == (2, 28, 28) and np.all(cam.numpy() >= 0)
+    with pytest.raises(ValueError, match="no AGAIN site 'stem'"):
+        model.features_and_logits(images, "stem")
