@@ -1,0 +1,279 @@
+"""A grid of trainings and evaluations from one config file, resumable, gathered into the seed's
+table (rows = methods, columns = Clean, PGD-10, ..., AA; mean and min-max over seeds).
+
+    python -m bench.reproduce bench/grids/fashion_mnist.json [--output-dir runs/grid]
+        [--results-dir docs/results/fashion_mnist] [--only ROW ...] [--max-cells K] [--dry-run]
+
+Each cell (a row and a seed) is ``python -m training.train`` then ``python -m training.evaluate``
+in its own run folder, as subprocesses; ``cell.json`` marks it finished, so re-running the
+command skips finished cells, re-evaluates (``--resume``) a cell whose training finished, and
+retrains a cell whose training was interrupted. ``--max-cells K`` stops after K cells run in
+this call (to fit a time budget). The grid file (JSON):
+
+    {"name": "...", "preset": "quickstart", "overrides": {"optim.epochs": 10},
+     "seeds": [0, 1], "evaluate": {"attacks": "clean,pgd10,aa", "n": 1000, "batch_size": 500},
+     "rows": [{"row": "PGD-AT", "method": "pgd_at"},
+              {"row": "ASE only", "method": "again_pgd_at", "group": "ablation", "seeds": [0],
+               "overrides": {"again.hff": false}}]}
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from again_tf.config import METHODS
+from again_tf.errors import ConfigError
+from again_tf.evaluation import parse_attacks
+
+GRID_KEYS = ("name", "preset", "overrides", "seeds", "evaluate", "rows", "output_dir")
+ROW_KEYS = ("row", "method", "group", "seeds", "overrides")
+EVALUATE_KEYS = ("attacks", "n", "batch_size", "eps")
+
+
+@dataclass(frozen=True)
+class Cell:
+    row: str
+    group: str
+    method: str
+    seed: int
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{re.sub(r'[^a-z0-9]+', '-', self.row.lower()).strip('-')}-s{self.seed}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    name: str
+    preset: str
+    overrides: dict
+    evaluate: dict
+    cells: tuple[Cell, ...]
+    rows: tuple[str, ...]
+    output_dir: str
+
+
+def _keys(found: dict, allowed: tuple, where: str) -> None:
+    unknown = sorted(set(found) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; allowed: {', '.join(allowed)}.")
+
+
+def _row_cells(row: dict, index: int, seeds: list) -> list[Cell]:
+    _keys(row, ROW_KEYS, f"rows[{index}]")
+    if "row" not in row or "method" not in row:
+        raise ConfigError(f"rows[{index}]: needs 'row' (its name in the table) and 'method'.")
+    if row["method"] not in METHODS:
+        raise ConfigError(f"rows[{index}]: method {row['method']!r}; allowed: {', '.join(METHODS)}.")
+    row_seeds = row.get("seeds", seeds)
+    if not row_seeds or not all(isinstance(s, int) for s in row_seeds):
+        raise ConfigError(f"rows[{index}]: seeds must be a non-empty list of integers, got {row_seeds!r}.")
+    return [Cell(row["row"], row.get("group", "main"), row["method"], s, dict(row.get("overrides", {})))
+            for s in row_seeds]
+
+
+def load_grid(path: Path) -> Grid:
+    """Reads and checks a grid file; every problem is reported before anything runs."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: not a readable JSON grid ({err}).") from None
+    _keys(raw, GRID_KEYS, str(path))
+    _keys(raw.get("evaluate", {}), EVALUATE_KEYS, f"{path} evaluate")
+    evaluate = {"attacks": "clean,pgd10,pgd20,pgd50,pgd100,cw,aa", **raw.get("evaluate", {})}
+    parse_attacks(evaluate["attacks"])
+    if not raw.get("rows"):
+        raise ConfigError(f"{path}: 'rows' is empty; list at least one {{'row': ..., 'method': ...}}.")
+    cells = [c for i, row in enumerate(raw["rows"]) for c in _row_cells(row, i, raw.get("seeds", [0]))]
+    ids = [c.id for c in cells]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{path}: two rows share a name; row names must be distinct.")
+    return Grid(raw.get("name", path.stem), raw.get("preset", "quickstart"), dict(raw.get("overrides", {})),
+                evaluate, tuple(cells), tuple(dict.fromkeys(r["row"] for r in raw["rows"])),
+                raw.get("output_dir", f"runs/grid-{path.stem}"))
+
+
+def _flags(overrides: dict) -> list[str]:
+    """``{"again.hff": false, "model.widths": [16, 32]}`` -> ``--again.hff false --model.widths 16,32``."""
+    flags = []
+    for key, value in overrides.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (list, tuple)):
+            text = ",".join(str(v) for v in value)
+        else:
+            text = str(value)
+        flags += [f"--{key}", text]
+    return flags
+
+
+def train_command(grid: Grid, cell: Cell, root: Path, python: str) -> list[str]:
+    return [python, "-m", "training.train", "--preset", grid.preset, "--method", cell.method,
+            "--seed", str(cell.seed), "--output-dir", str(root), "--name", cell.id, "--verbose", "2",
+            *_flags({**grid.overrides, **cell.overrides})]
+
+
+def evaluate_command(grid: Grid, run_dir: Path, python: str) -> list[str]:
+    e = grid.evaluate
+    command = [python, "-m", "training.evaluate", str(run_dir), "--attacks", e["attacks"], "--resume"]
+    for key in ("n", "batch_size", "eps"):
+        if key in e:
+            command += [f"--{key.replace('_', '-')}", str(e[key])]
+    return command
+
+
+def _run(command: list[str], log: Path) -> float:
+    """Runs ``command`` with its output appended to ``log``; returns the seconds it took."""
+    start = time.perf_counter()
+    with log.open("a") as out:
+        out.write("$ " + " ".join(command) + "\n")
+        out.flush()
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise RuntimeError(f"{command[2]} failed (exit {done.returncode}); see {log}.")
+    return time.perf_counter() - start
+
+
+def run_cell(grid: Grid, cell: Cell, root: Path, python: str) -> dict:
+    """Trains (unless a finished training is there) and evaluates one cell; writes cell.json."""
+    run_dir, timing = root / cell.id, root / f"{cell.id}.train_seconds"
+    if not (run_dir / "final.json").is_file():
+        if run_dir.exists():  # an interrupted training: start it again
+            shutil.rmtree(run_dir)
+        seconds = _run(train_command(grid, cell, root, python), root / f"{cell.id}.train.log")
+        timing.write_text(f"{seconds:.1f}\n")
+    train_seconds = float(timing.read_text()) if timing.is_file() else float("nan")
+    eval_seconds = _run(evaluate_command(grid, run_dir, python), run_dir / "evaluate.log")
+    results = json.loads((run_dir / "eval" / "last" / "results.json").read_text())
+    summary = {"row": cell.row, "group": cell.group, "method": cell.method, "seed": cell.seed,
+               "overrides": {**grid.overrides, **cell.overrides}, "accuracy": results["accuracy"],
+               "examples": results["examples"], "train_seconds": round(train_seconds, 1),
+               "eval_seconds": round(eval_seconds, 1),
+               "warnings": [c["name"] for c in results["checks"] if not c["passed"]]}
+    (run_dir / "cell.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _cell_text(values: list[float]) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
+    return f"{100 * np.mean(values):.2f} ({100 * min(values):.2f}-{100 * max(values):.2f})"
+
+
+def markdown(grid: Grid, summaries: list[dict]) -> str:
+    """One table per group (main, then ablations) in the seed's layout; accuracies in %."""
+    specs = parse_attacks(grid.evaluate["attacks"])
+    lines = []
+    for group in dict.fromkeys(c.group for c in grid.cells):
+        lines += [f"**{group}** (accuracy %, mean (min-max) over seeds)", "",
+                  "| Method | seeds | " + " | ".join(s.label for s in specs) + " | train min/cell |",
+                  "|---|---|" + "---|" * (len(specs) + 1)]
+        for row in grid.rows:
+            done = [s for s in summaries if s["row"] == row and s["group"] == group]
+            if not done and not any(c.row == row and c.group == group for c in grid.cells):
+                continue
+            cells = [_cell_text([d["accuracy"][s.name] for d in done]) for s in specs]
+            minutes = np.mean([d["train_seconds"] for d in done]) / 60 if done else float("nan")
+            lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + f" | {minutes:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
+    """Every finished cell's summary; writes results.csv and table.md to the grid folder (and
+    copies them with the per-cell raw files to ``results_dir``)."""
+    summaries = [json.loads((root / c.id / "cell.json").read_text())
+                 for c in grid.cells if (root / c.id / "cell.json").is_file()]
+    specs = parse_attacks(grid.evaluate["attacks"])
+    with (root / "results.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["row", "group", "method", "seed", *[s.name for s in specs], "train_seconds",
+                         "eval_seconds", "warnings"])
+        for s in summaries:
+            writer.writerow([s["row"], s["group"], s["method"], s["seed"],
+                             *[s["accuracy"][sp.name] for sp in specs], s["train_seconds"],
+                             s["eval_seconds"], ";".join(s["warnings"])])
+    (root / "table.md").write_text(markdown(grid, summaries))
+    if results_dir is not None:
+        _copy_results(grid, root, results_dir)
+    return summaries
+
+
+def _copy_results(grid: Grid, root: Path, results_dir: Path) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("results.csv", "table.md"):
+        shutil.copy(root / name, results_dir / name)
+    for cell in grid.cells:
+        run_dir = root / cell.id
+        if not (run_dir / "cell.json").is_file():
+            continue
+        (results_dir / cell.id).mkdir(exist_ok=True)
+        for source in (run_dir / "cell.json", run_dir / "metrics.csv", run_dir / "final.json",
+                       run_dir / "eval" / "last" / "results.csv", run_dir / "eval" / "last" / "table.md"):
+            shutil.copy(source, results_dir / cell.id / source.name)
+
+
+def _done_line(summary: dict) -> str:
+    accuracy = ", ".join(f"{k} {100 * v:.2f}%" for k, v in summary["accuracy"].items() if ":" not in k)
+    return (f"  done: train {summary['train_seconds'] / 60:.1f} min, eval "
+            f"{summary['eval_seconds'] / 60:.1f} min, {accuracy}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.reproduce", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("grid", type=Path)
+    p.add_argument("--output-dir", type=Path, default=None, help="default: the grid's output_dir")
+    p.add_argument("--results-dir", type=Path, default=None, help="copy results and raw CSVs here")
+    p.add_argument("--only", nargs="+", default=None, help="run only these rows (by name)")
+    p.add_argument("--max-cells", type=int, default=None, help="stop after running this many cells")
+    p.add_argument("--dry-run", action="store_true", help="print what would run")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        grid = load_grid(args.grid)
+        unknown = sorted(set(args.only or ()) - set(grid.rows))
+        if unknown:
+            raise ConfigError(f"--only: no rows {unknown}; the grid has {', '.join(grid.rows)}.")
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    root = args.output_dir or Path(grid.output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    ran = 0
+    for cell in grid.cells:
+        if args.only and cell.row not in args.only or (root / cell.id / "cell.json").is_file():
+            continue
+        if args.max_cells is not None and ran >= args.max_cells:
+            break
+        if args.dry_run:
+            print(" ".join(train_command(grid, cell, root, sys.executable)))
+            continue
+        print(f"[{time.strftime('%H:%M:%S')}] {cell.id}: training and evaluating", flush=True)
+        summary = run_cell(grid, cell, root, sys.executable)
+        ran += 1
+        print(_done_line(summary), flush=True)
+    summaries = gather(grid, root, args.results_dir)
+    print(f"{len(summaries)}/{len(grid.cells)} cells finished; table in {root / 'table.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""bench.reproduce: grid validation, and a 2-cell toy grid end to end with resume."""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from again_tf.config.schema import parse_method
+from again_tf.errors import ConfigError
+from bench.reproduce import _flags, load_grid, main, train_command
+from training.cli_config import resolve_config
+from training.train import parse_args
+
+TOY = {
+    "name": "toy", "preset": "quickstart", "seeds": [0],
+    "overrides": {"model.widths": [8, 8, 16], "attack.steps": 1, "optim.steps_per_epoch": 3,
+                  "optim.epochs": 1, "data.batch_size": 32, "data.val_examples": 32,
+                  "data.test_examples": 32, "eval.val_pgd_steps": 1, "eval.test_pgd_steps": 1},
+    "evaluate": {"attacks": "clean,pgd2", "n": 32, "batch_size": 32},
+    "rows": [{"row": "PGD-AT", "method": "pgd_at"},
+             {"row": "HFF only", "method": "again_pgd_at", "group": "ablation",
+              "overrides": {"again.ase": False}}],
+}
+
+
+def _write(tmp_path, grid):
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(grid))
+    return path
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"epochs": 3}, "unknown keys ['epochs']; allowed: name, preset"),
+    ({"rows": []}, "'rows' is empty"),
+    ({"rows": [{"row": "X", "method": "fgsm_at"}]}, "method 'fgsm_at'; allowed: pgd_at"),
+    ({"rows": [{"row": "X"}]}, "needs 'row' (its name in the table) and 'method'"),
+    ({"rows": [{"row": "X", "method": "pgd_at"}, {"row": "x", "method": "mart"}]}, "share a name"),
+    ({"evaluate": {"attacks": "clean,deepfool"}}, "unknown attack 'deepfool'"),
+    ({"rows": [{"row": "X", "method": "pgd_at", "seeds": []}]}, "seeds must be a non-empty list"),
+])
+def test_bad_grids_are_refused_before_anything_runs(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_grid(_write(tmp_path, {**TOY, **change}))
+
+
+def test_overrides_become_the_training_clis_flags():
+    assert _flags({"again.hff": False, "model.widths": [8, 16], "optim.lr": 0.05}) == [
+        "--again.hff", "false", "--model.widths", "8,16", "--optim.lr", "0.05"]
+
+
+@pytest.mark.slow
+def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
+    grid, root, results = _write(tmp_path, TOY), tmp_path / "runs", tmp_path / "results"
+    args = [str(grid), "--output-dir", str(root), "--results-dir", str(results)]
+    assert main(args + ["--max-cells", "1"]) == 0  # stops after one cell, as a time budget would
+    assert "1/2 cells finished" in capsys.readouterr().out
+    first = (root / "pgd-at-s0" / "cell.json").stat().st_mtime_ns
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "pgd-at-s0" not in out and "hff-only-s0: training" in out and "2/2 cells finished" in out
+    assert (root / "pgd-at-s0" / "cell.json").stat().st_mtime_ns == first  # not run again
+    rows = list(csv.DictReader((results / "results.csv").open()))
+    assert [(r["row"], r["group"]) for r in rows] == [("PGD-AT", "main"), ("HFF only", "ablation")]
+    assert all(0.0 <= float(r["pgd2"]) <= float(r["clean"]) <= 1.0 for r in rows)
+    config = json.loads((root / "hff-only-s0" / "config.json").read_text())
+    assert config["again"]["ase"] is False and config["model"]["widths"] == [8, 8, 16]
+    table = (results / "table.md").read_text()
+    assert "| Method | seeds | Clean | PGD-2 | train min/cell |" in table and "| HFF only | 1 |" in table
+    assert (results / "hff-only-s0" / "metrics.csv").is_file()
+
+
+@pytest.mark.parametrize("path", sorted(Path("bench/grids").glob("*.json")), ids=lambda p: p.stem)
+def test_every_grid_in_the_repository_resolves_to_valid_run_configs(path):
+    grid = load_grid(path)
+    for cell in grid.cells:
+        command = train_command(grid, cell, Path("/tmp/unused"), "python")
+        config = resolve_config(parse_args(command[3:]))
+        base, awp, again = parse_method(cell.method)
+        assert (config.objective.method, config.objective.awp) == (base, awp), cell
+        assert config.again.enabled == again or cell.group == "ablation", cell
+        assert config.seed == cell.seed and config.preset == grid.preset
