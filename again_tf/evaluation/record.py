@@ -2,7 +2,8 @@
 
 Appending a line per finished batch makes an interrupted evaluation resumable: ``--resume``
 skips the batches already in the file, provided the header (model, settings, attacks, n)
-matches; anything else is refused rather than mixed.
+matches; anything else is refused rather than mixed. A larger n extends the record: its
+batches are the first n examples in order, so the finished full batches stay valid.
 """
 
 from __future__ import annotations
@@ -33,11 +34,17 @@ class EvalRecord:
     def _load(self) -> None:
         lines = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
         found = lines[0].get("header") if lines else None
-        if found != json.loads(json.dumps(self.header)):
+        wanted = json.loads(json.dumps(self.header))
+        if found == wanted:
+            rows = lines[1:]
+        elif _extends(found, wanted):
+            rows = [r for r in lines[1:] if len(r["index"]) == wanted["settings"]["batch_size"]]
+            self.path.write_text("".join(json.dumps(line) + "\n" for line in [{"header": wanted}, *rows]))
+        else:
             raise EvaluationError(
                 f"{self.path} was written with other settings ({found}); resume with the same model, "
-                f"attacks, n, eps and seed, or pass --overwrite to start again.")
-        for row in lines[1:]:
+                f"attacks, eps, batch size and seed (n may grow), or pass --overwrite to start again.")
+        for row in rows:
             self.batches[int(row["batch"])] = row
 
     def done(self, batch: int) -> bool:
@@ -57,3 +64,10 @@ class EvalRecord:
             return {}
         keys = [k for k in rows[0] if k != "batch"]
         return {k: np.concatenate([np.asarray(r[k]) for r in rows]) for k in keys}
+
+
+def _extends(found: dict | None, wanted: dict) -> bool:
+    """Same evaluation of more examples: only n differs, and it grew."""
+    if not found or "n" not in found or "n" not in wanted:
+        return False
+    return {**found, "n": 0} == {**wanted, "n": 0} and found["n"] < wanted["n"]

@@ -17,7 +17,19 @@ def test_resume_keeps_finished_batches_and_refuses_other_settings(tmp_path):
     np.testing.assert_array_equal(columns["clean"], [1, 0, 1, 1])
     np.testing.assert_array_equal(columns["index"], [0, 1, 2, 3])
     with pytest.raises(EvaluationError, match="written with other settings"):
-        EvalRecord(path, {**HEADER, "n": 5}, resume=True)
+        EvalRecord(path, {**HEADER, "attacks": ["clean", "pgd20"]}, resume=True)
+    with pytest.raises(EvaluationError, match="written with other settings"):
+        EvalRecord(path, {**HEADER, "n": 3}, resume=True)  # fewer examples: not a prefix record
+
+
+def test_a_larger_n_keeps_the_full_batches_of_the_smaller_evaluation(tmp_path):
+    path, header = tmp_path / "record.jsonl", {**HEADER, "n": 3, "settings": {"batch_size": 2}}
+    record = EvalRecord(path, header)
+    record.add(0, np.arange(2), np.array([3, 4]), {"clean": np.array([1, 0], np.int8)})
+    record.add(1, np.arange(2, 3), np.array([5]), {"clean": np.array([1], np.int8)})  # partial batch
+    grown = EvalRecord(path, {**header, "n": 6}, resume=True)
+    assert grown.done(0) and not grown.done(1)
+    assert EvalRecord(path, {**header, "n": 6}, resume=True).done(0)  # the header now says n = 6
 
 
 def test_an_existing_record_is_not_overwritten_by_accident(tmp_path):
