@@ -83,4 +83,4 @@ def test_runs_of_different_data_sets_and_unknown_layers_are_clear_errors(gap_run
     assert analyze(["gap", str(gap_run), str(other)]) == 2
     assert "different data sets (gap: fashion_mnist, other: mnist)" in capsys.readouterr().err
     assert analyze(["attribution", str(gap_run), "--method", "gradcam", "--layer", "conv7"]) == 2
-    assert "--layer: got 'conv7'; allowed for gap: block, features" in capsys.readouterr().err
+    assert "--layer: got 'conv7'; allowed for gap: features, block" in capsys.readouterr().err
