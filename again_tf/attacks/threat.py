@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from again_tf import randomness
+
 NORMS = ("linf", "l2")
 INITS = ("uniform", "normal", "none")
 
@@ -21,7 +23,7 @@ class LinfBall:
     eps: float
 
     def random_start(self, x: tf.Tensor) -> tf.Tensor:
-        return x + tf.random.uniform(tf.shape(x), -self.eps, self.eps, dtype=x.dtype)
+        return x + randomness.uniform(tf.shape(x), -self.eps, self.eps, dtype=x.dtype)
 
     def step(self, x_adv: tf.Tensor, grad: tf.Tensor, step_size: float) -> tf.Tensor:
         return x_adv + step_size * tf.sign(grad)
@@ -36,7 +38,7 @@ class L2Ball:
 
     def random_start(self, x: tf.Tensor) -> tf.Tensor:
         """A point on the sphere of radius eps, as MadryLab's robustness library does."""
-        noise = tf.random.normal(tf.shape(x), dtype=x.dtype)
+        noise = randomness.normal(tf.shape(x), dtype=x.dtype)
         return x + self.eps * noise / (_per_example_norm(noise) + 1e-10)
 
     def step(self, x_adv: tf.Tensor, grad: tf.Tensor, step_size: float) -> tf.Tensor:
@@ -65,5 +67,5 @@ def initial_point(threat, x: tf.Tensor, init: str, clip=(0.0, 1.0)) -> tf.Tensor
     if init == "uniform":
         start = threat.random_start(x)
     else:
-        start = x + 0.001 * tf.random.normal(tf.shape(x), dtype=x.dtype)
+        start = x + 0.001 * randomness.normal(tf.shape(x), dtype=x.dtype)
     return tf.clip_by_value(threat.project(start, x), clip[0], clip[1])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from again_tf import randomness
+
 
 def torch_linear_initializer() -> keras.initializers.Initializer:
     """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's nn.Linear default, which the release uses."""
@@ -55,12 +57,12 @@ class ASE(keras.layers.Layer):
                     "labels=y (AgainModel.train_step does), or use training=False."
                 )
             labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
-            random_labels = tf.gather(labels, tf.random.shuffle(tf.range(tf.shape(labels)[0])))
+            random_labels = tf.gather(labels, randomness.permutation(tf.shape(labels)[0]))
             mask = ase_mask(kernel, labels, random_labels, self.alpha)
         else:
             predicted = tf.argmax(aux_logits, axis=-1, output_type=tf.int32)
             mask = ase_mask(kernel, predicted, predicted, 1.0)
-        return features * mask[:, None, None, :], aux_logits
+        return features * mask[:, None, None, :], tf.cast(aux_logits, tf.float32)  # losses in float32
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape), (input_shape[0], self.num_classes)

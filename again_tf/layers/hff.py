@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from again_tf import randomness
+
 STYLES = ("shuffle", "clean")
 
 
@@ -43,7 +45,7 @@ def hybrid_feature_fusion(
 
 def sample_dirichlet(shape: list, concentration: float) -> tf.Tensor:
     """Dirichlet(c, c, c, c) draws as normalised Gamma(c) variables, shape ``shape + [4]``."""
-    draws = tf.random.gamma(list(shape) + [4], alpha=concentration)
+    draws = randomness.gamma(list(shape) + [4], alpha=concentration)
     return draws / tf.reduce_sum(draws, axis=-1, keepdims=True)
 
 
@@ -80,7 +82,7 @@ class HFF(keras.layers.Layer):
             return features
         if self.probability >= 1.0:
             return self._fuse(features, paired)
-        apply = tf.random.uniform([]) < self.probability
+        apply = randomness.uniform([]) < self.probability
         return tf.cond(apply, lambda: self._fuse(features, paired), lambda: features)
 
     def _fuse(self, features, paired):
@@ -88,10 +90,12 @@ class HFF(keras.layers.Layer):
             content, style = tf.split(features, 2, axis=0)
         else:
             content = features
-            style = tf.gather(features, tf.random.shuffle(tf.range(tf.shape(features)[0])))
+            style = tf.gather(features, randomness.permutation(tf.shape(features)[0]))
         shape = [tf.shape(content)[0]] if self.per_sample_gamma else []
         gamma = sample_dirichlet(shape, self.concentration)
-        fused = hybrid_feature_fusion(content, style, gamma, self.epsilon)
+        fused = hybrid_feature_fusion(tf.cast(content, tf.float32), tf.cast(style, tf.float32), gamma,
+                                      self.epsilon)  # statistics in float32 under mixed precision
+        fused = tf.cast(fused, features.dtype)
         return tf.concat([fused, style], axis=0) if paired else fused
 
     def compute_output_shape(self, input_shape):
