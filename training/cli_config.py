@@ -31,6 +31,8 @@ SHORTCUTS = {
     "--name": "name",
     "--strategy": "runtime.strategy",
     "--deterministic": "runtime.deterministic",
+    "--mixed-precision": "runtime.mixed_precision",
+    "--jit-compile": "runtime.jit_compile",
 }
 
 

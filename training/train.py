@@ -7,9 +7,11 @@ Each run folder holds config.json (the resolved config), metrics.csv, tensorboar
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,17 +23,24 @@ from again_tf.callbacks import (
     AttributionSpan,
     GeneralizationGap,
     LearningRateLogger,
+    Preempted,
+    PreemptionCheckpoint,
     StopOnNonFiniteLoss,
     fixed_subset,
+    restore_state,
+    saved_step,
     write_hparams,
 )
 from again_tf.config import RunConfig
 from again_tf.data import load_data
 from again_tf.engine import build_model, compile_model, eval_attack_settings
-from again_tf.engine.distribution import make_strategy
+from again_tf.engine.distribution import is_chief, make_strategy
+from again_tf.engine.precision import dtype_policy, policy_name
 from again_tf.errors import AgainError, ConfigError
 from again_tf.evaluation import EvalSettings
 from training.cli_config import add_config_arguments, resolve_config
+
+PREEMPTED_EXIT = 143  # 128 + SIGTERM: the run stopped on request and can be resumed
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,13 +62,15 @@ def check_replicas(config: RunConfig, replicas: int) -> None:
 
 
 def make_run_dir(config: RunConfig) -> Path:
-    """A new folder under output_dir; fails now (not after hours) if it cannot be written."""
+    """The run folder: new under output_dir, or the named one (resumed if it holds a training
+    state); fails now (not after hours) if it cannot be written."""
     name = config.name or f"{config.preset}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = Path(config.output_dir) / name
     suffix = 1
     while run_dir.exists() and config.name is None:
         run_dir = Path(config.output_dir) / f"{name}-{suffix}"
         suffix += 1
+    check_resumable(run_dir, config)
     try:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(config.to_json() + "\n")
@@ -71,6 +82,27 @@ def make_run_dir(config: RunConfig) -> Path:
                           f"runtime.min_free_disk_mb={config.runtime.min_free_disk_mb}; free space or "
                           f"pick another output_dir.")
     return run_dir
+
+
+def state_dir(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / "state"
+
+
+def check_resumable(run_dir: Path, config: RunConfig) -> None:
+    """A named folder that exists must be this run: finished runs and other configs are refused."""
+    if (run_dir / "final.json").is_file():
+        raise ConfigError(f"{run_dir} holds a finished run; pick another --name (or remove the folder).")
+    if saved_step(state_dir(run_dir)) is None or not (run_dir / "config.json").is_file():
+        return
+    ignored = ("runtime", "verbose")  # how the run executes may change between attempts
+    saved = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k not in ignored}
+    wanted = {k: v for k, v in json.loads(config.to_json()).items() if k not in ignored}
+    changed = sorted(f"{section}.{key}" for section in wanted if isinstance(wanted[section], dict)
+                     for key in wanted[section] if saved.get(section, {}).get(key) != wanted[section][key])
+    changed += sorted(k for k in wanted if not isinstance(wanted[k], dict) and saved.get(k) != wanted[k])
+    if changed:
+        raise ConfigError(f"{run_dir} holds an interrupted run with other settings ({', '.join(changed)}); "
+                          f"resume it with the same command, or pick another --name.")
 
 
 def gap_callback(config: RunConfig, data, run_dir: Path) -> list[keras.callbacks.Callback]:
@@ -99,22 +131,45 @@ def monitor_callbacks(config: RunConfig, data, run_dir: Path) -> list[keras.call
         ([AttributionSpan(*args, e.span_every)] if e.span_every else [])
 
 
-def callbacks(run_dir: Path, config: RunConfig, data) -> list[keras.callbacks.Callback]:
-    """Order matters: the callbacks that add to the epoch logs come before CSV and TensorBoard."""
+def callbacks(run_dir: Path, config: RunConfig, data, first_epoch: int) -> list[keras.callbacks.Callback]:
+    """Order matters: the callbacks that add to the epoch logs come before CSV and TensorBoard,
+    and the training state is saved last, once the epoch's logs and checkpoints exist."""
     checkpoints = run_dir / "checkpoints"
+    best = keras.callbacks.ModelCheckpoint(
+        str(checkpoints / "best_robust.keras"), monitor="val_robust_accuracy", mode="max",
+        save_best_only=True,
+    )
+    best.best = max(logged_values(run_dir, "val_robust_accuracy", first_epoch), default=best.best)
     return [
-        StopOnNonFiniteLoss(f"{checkpoints / 'last.keras'} holds the last good epoch (if any). "),
+        StopOnNonFiniteLoss(f"{checkpoints / 'last.keras'} holds the last good epoch and "
+                            f"{state_dir(run_dir)} the last good training state (if any). "),
         LearningRateLogger(),
         *gap_callback(config, data, run_dir),
         *monitor_callbacks(config, data, run_dir),
-        keras.callbacks.CSVLogger(str(run_dir / "metrics.csv")),
+        keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
         keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")),
-        keras.callbacks.ModelCheckpoint(
-            str(checkpoints / "best_robust.keras"), monitor="val_robust_accuracy", mode="max",
-            save_best_only=True,
-        ),
+        best,
+        PreemptionCheckpoint(state_dir(run_dir), config.runtime.checkpoint_every),
     ]
+
+
+def logged_values(run_dir: Path, column: str, first_epoch: int) -> list[float]:
+    path = run_dir / "metrics.csv"
+    if not path.is_file():
+        return []
+    rows = list(csv.DictReader(path.open()))
+    return [float(r[column]) for r in rows if int(r["epoch"]) < first_epoch and r.get(column)]
+
+
+def keep_logged_epochs(run_dir: Path, first_epoch: int) -> None:
+    """Drops metrics.csv rows of the epochs a resumed run will run (again): each epoch once."""
+    path = run_dir / "metrics.csv"
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines[1:] if int(line.split(",", 1)[0]) < first_epoch]
+    path.write_text("".join(lines[:1] + kept) if kept or first_epoch else "")
 
 
 def final_evaluation(model, config: RunConfig, test_ds, run_dir: Path) -> dict:
@@ -134,36 +189,73 @@ def final_evaluation(model, config: RunConfig, test_ds, run_dir: Path) -> dict:
     return result
 
 
+def fit(model, config: RunConfig, data, run_dir: Path, steps_per_epoch: int, start: int) -> None:
+    """Fits from global step ``start``: the data skips the batches already seen, a partial first
+    epoch runs its remaining steps, then the remaining epochs."""
+    first_epoch, done = divmod(start, steps_per_epoch)
+    keep_logged_epochs(run_dir, first_epoch)
+    hooks = callbacks(run_dir, config, data, first_epoch)
+    common = {"validation_data": data.val, "callbacks": hooks, "verbose": config.verbose,
+              "shuffle": False}  # the tf.data pipeline shuffles, seeded
+    if done:
+        model.fit(data.train_from(start), initial_epoch=first_epoch, epochs=first_epoch + 1,
+                  steps_per_epoch=steps_per_epoch - done, **common)
+        first_epoch += 1
+    if first_epoch < config.optim.epochs:
+        model.fit(data.train_from(first_epoch * steps_per_epoch), initial_epoch=first_epoch,
+                  epochs=config.optim.epochs, steps_per_epoch=steps_per_epoch, **common)
+
+
 def train(config: RunConfig) -> tuple[Path, dict]:
     keras.utils.set_random_seed(config.seed)
     if config.runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = make_strategy(config.runtime.strategy)
     check_replicas(config, strategy.num_replicas_in_sync)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        chief_dir(config)  # every worker checks --name before any of them waits for the others
     data = load_data(config.data, config.seed)
-    run_dir = make_run_dir(config)
+    if is_chief(strategy):
+        run_dir = make_run_dir(config)
+        return run_dir, train_in(run_dir, run_dir, config, strategy, data)
+    with tempfile.TemporaryDirectory(prefix="again-worker-") as scratch:  # other workers' writes
+        (Path(scratch) / "checkpoints").mkdir()
+        return Path(scratch), train_in(Path(scratch), chief_dir(config), config, strategy, data)
+
+
+def chief_dir(config: RunConfig) -> Path:
+    """The chief's run folder, where every worker reads the training state to resume from."""
+    if config.name is None:
+        raise ConfigError("runtime.strategy=multi_worker: pass --name, the same on every worker, so "
+                          "that all of them find the run folder (and its state when resuming).")
+    return Path(config.output_dir) / config.name
+
+
+def train_in(run_dir: Path, state_from: Path, config: RunConfig, strategy, data) -> dict:
+    """Trains writing to ``run_dir``, resuming from the state in ``state_from`` (the chief's)."""
     steps_per_epoch = config.optim.steps_per_epoch or data.train_size // config.data.batch_size
-    with strategy.scope():
+    with strategy.scope(), dtype_policy(policy_name(config.runtime.mixed_precision)):
         model = compile_model(build_model(config, data.info), config, steps_per_epoch)
+        start = restore_state(model, state_dir(state_from)) if saved_step(state_dir(state_from)) else 0
+    resumed = f", resumed at step {start}" if start else ""
     print(f"Run folder: {run_dir}  ({config.method}, {config.model.backbone}, "
-          f"{config.data.dataset}, {steps_per_epoch} steps/epoch)", flush=True)
-    model.fit(
-        data.train.repeat(), epochs=config.optim.epochs, steps_per_epoch=steps_per_epoch,
-        validation_data=data.val, callbacks=callbacks(run_dir, config, data), verbose=config.verbose,
-        shuffle=False,  # the tf.data pipeline shuffles, seeded
-    )
+          f"{config.data.dataset}, {steps_per_epoch} steps/epoch{resumed})", flush=True)
+    fit(model, config, data, run_dir, steps_per_epoch, start)
     result = final_evaluation(model, config, data.test, run_dir)
     steps = result["steps"]
     print(f"Test ({data.test_size} images): clean {100 * result['clean_accuracy']:.2f}% | "
           f"PGD-{steps} {100 * result[f'pgd{steps}_accuracy']:.2f}% "
           f"(eps {result['eps']:.4g}, step {result['step_size']:.4g})", flush=True)
-    return run_dir, result
+    return result
 
 
 def main(argv=None) -> int:
     try:
         config = resolve_config(parse_args(argv))
         train(config)
+    except Preempted as stop:
+        print(str(stop), file=sys.stderr, flush=True)
+        return PREEMPTED_EXIT
     except AgainError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -91,7 +91,7 @@ def tune(args) -> Path:
     project = args.project or f"{config.preset}-{config.method}-{args.tuner}"
     tuner = make_tuner(args.tuner, hypermodel, args.max_trials, args.tune_epochs, args.directory, project,
                        config.seed)
-    tuner.search(data.train.repeat(), steps_per_epoch=steps, epochs=args.tune_epochs,
+    tuner.search(data.train, steps_per_epoch=steps, epochs=args.tune_epochs,
                  validation_data=data.val, verbose=config.verbose)
     best = hypermodel.config(tuner.get_best_hyperparameters(1)[0])
     out = args.directory / project / "best_config.json"

@@ -193,9 +193,14 @@ class RuntimeConfig:
     strategy: str = "auto"  # auto: multi_worker if TF_CONFIG names a cluster, mirrored if > 1 GPU
     deterministic: bool = False  # tf.config.experimental.enable_op_determinism
     min_free_disk_mb: int = 200  # refuse to start with less free space in output_dir
+    checkpoint_every: int = 0  # steps between resumable training states (0: epoch ends only)
+    mixed_precision: bool = False  # mixed_float16 on GPU, mixed_bfloat16 on CPU; logits in float32
+    jit_compile: bool = False  # XLA for the train/test steps
 
     def validate(self) -> None:
         _one_of(self.strategy, STRATEGIES, "runtime.strategy")
+        _check(self.checkpoint_every >= 0, "runtime.checkpoint_every",
+               f"must be >= 0 (0: epoch ends only), got {self.checkpoint_every}.")
         _check(self.min_free_disk_mb >= 0, "runtime.min_free_disk_mb",
                f"must be >= 0, got {self.min_free_disk_mb}.")
 

@@ -29,38 +29,66 @@ def make_dataset(
     training: bool,
     augmentation: str = "none",
     seed: int = 0,
+    start_step: int = 0,
 ) -> tf.data.Dataset:
     """Batches of ``(float32 images in [0, 1], int32 labels)``.
 
-    Training data is reshuffled every epoch (seeded) and the last partial batch is dropped, so
-    every step sees a full global batch; augmentation draws are stateless, keyed by the seed
-    and the position in the epoch.
+    Evaluation data: one pass, in order. Training data: an endless stream of passes, each
+    shuffled by ``(seed, pass)`` rather than by a stateful reshuffle, with the last partial batch
+    of each pass dropped (every step sees a full global batch); ``start_step`` starts the stream
+    at that global batch, so a resumed run sees exactly the batches it would have seen.
+    Augmentation draws are stateless too, keyed by the seed and the example's place in the stream.
     """
-    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
-    if training:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if not training:
+        base = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+        return _finish(base.map(lambda image, label: (tf.cast(image, tf.float32) / 255.0, label),
+                                num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size))
+    count, per_pass = len(images), len(images) // batch_size
+    all_images, all_labels = tf.constant(images), tf.constant(labels.astype(np.int32))
 
-    def to_float(index, example):
-        image, label = example
-        image = tf.cast(image, tf.float32) / 255.0
-        if training and augmentation == "crop_flip":
-            image = crop_flip(image, tf.stack([tf.cast(seed, tf.int64), index]))
-        return image, label
+    def one_pass(epoch):
+        # A stateless permutation: Dataset.shuffle wants a Python seed under op determinism.
+        keys = tf.random.stateless_uniform([count], tf.stack([tf.constant(seed, tf.int64), epoch]),
+                                           dtype=tf.int64, minval=None, maxval=None)
+        order = tf.argsort(keys, stable=True)
 
-    ds = ds.enumerate().map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
+        def example(index, position):
+            image = tf.cast(tf.gather(all_images, position), tf.float32) / 255.0
+            if augmentation == "crop_flip":
+                image = crop_flip(image, tf.stack([tf.cast(seed, tf.int64), epoch * count + index]))
+            return image, tf.gather(all_labels, position)
+
+        positions = tf.data.Dataset.from_tensor_slices(order).enumerate()
+        mapped = positions.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return mapped.batch(batch_size, drop_remainder=True)
+
+    first_pass, within = divmod(start_step, per_pass)
+    return _finish(tf.data.Dataset.range(first_pass, 2**62).flat_map(one_pass).skip(within))
+
+
+def _finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+    options = tf.data.Options()  # in-memory data: multi-worker sharding splits batches, not files
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 @dataclass(frozen=True)
 class DataBundle:
     info: DatasetInfo
-    train: tf.data.Dataset
+    train: tf.data.Dataset  # the endless training stream from step 0 (see ``train_from``)
     val: tf.data.Dataset  # per-epoch validation: a test subset, or held-out training examples
     test: tf.data.Dataset
     train_size: int
     test_size: int
     train_arrays: tuple[np.ndarray, np.ndarray] | None = None  # uint8 images, labels (analysis)
     test_arrays: tuple[np.ndarray, np.ndarray] | None = None
+    batch_size: int = 0
+    augmentation: str = "none"
+    seed: int = 0
+
+    def train_from(self, step: int) -> tf.data.Dataset:
+        """The training stream from global step ``step`` (resuming)."""
+        return make_dataset(*self.train_arrays, self.batch_size, True, self.augmentation, self.seed, step)
 
 
 def _take(arrays, count):
@@ -106,4 +134,7 @@ def load_data(config: DataConfig, seed: int = 0) -> DataBundle:
         test_size=len(test[0]),
         train_arrays=train,
         test_arrays=test,
+        batch_size=config.batch_size,
+        augmentation=aug,
+        seed=seed,
     )

@@ -62,5 +62,9 @@ def compile_model(model: AgainModel, config: RunConfig, steps_per_epoch: int) ->
                                      nesterov=o.nesterov)
     model.compile(optimizer=optimizer, objective=objective, attack=attack,
                   eval_attack=eval_attack_settings(config, config.eval.val_pgd_steps),
-                  weight_decay=o.weight_decay, awp=awp)
+                  weight_decay=o.weight_decay, awp=awp, seed=config.seed,
+                  jit_compile=config.runtime.jit_compile)
+    if config.runtime.jit_compile and not model.jit_compile:
+        print("runtime.jit_compile: Keras turned XLA off for this model (it does so when op "
+              "determinism is on: drop --deterministic to use XLA).", flush=True)
     return model

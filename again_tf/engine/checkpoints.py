@@ -10,6 +10,7 @@ import keras
 from again_tf.config import DEFAULT_PRESET, RunConfig, get_preset, load_config_file
 from again_tf.data.catalog import CATALOG, DatasetInfo, dataset_info
 from again_tf.engine.model import AgainModel  # noqa: F401  (registered for load_model)
+from again_tf.engine.precision import as_float32
 from again_tf.errors import AgainError
 
 CHECKPOINTS = ("best_robust", "last")
@@ -65,7 +66,8 @@ def source_dataset(source: Source, dataset: str | None = None) -> DatasetInfo:
 
 
 def load_trained_model(source: Source, info: DatasetInfo) -> keras.Model:
-    """The AgainModel of the checkpoint, checked against the data set's image shape and classes."""
+    """The AgainModel of the checkpoint, checked against the data set's image shape and classes,
+    in float32 (a mixed-precision run is evaluated at full precision)."""
     try:
         model = keras.models.load_model(source.checkpoint, compile=False)
     except (OSError, ValueError, TypeError) as err:
@@ -77,4 +79,4 @@ def load_trained_model(source: Source, info: DatasetInfo) -> keras.Model:
     if getattr(model, "num_classes", info.num_classes) != info.num_classes:
         raise CheckpointError(f"{source.checkpoint}: the model has {model.num_classes} classes but "
                               f"{info.name} has {info.num_classes}; pass the right --dataset.")
-    return model
+    return as_float32(model)

@@ -49,3 +49,25 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
                               "workers; set it on every worker, or use auto/mirrored/default.")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ConfigError(f"runtime.strategy: got {name!r}; allowed: auto, default, mirrored, multi_worker.")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """The worker that writes checkpoints, logs and exports: the ``chief`` task, or worker 0 when
+    the cluster names no chief; every single-machine strategy is its own chief."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def keras_log_values(logs: dict) -> dict:
+    """Logs as Keras' ``fit``/``evaluate`` can reduce them: across workers Keras 3 averages each
+    value with ``reduce(MEAN, axis=0)``, which rejects scalars (tensorflow#72388), so there each
+    value gets a batch axis of one; elsewhere the scalars are left as they are."""
+    strategy = tf.distribute.get_strategy()
+    multi_worker = (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+                    and strategy.extended._in_multi_worker_mode())  # Keras' own test, same private call
+    return {k: tf.reshape(v, [1]) for k, v in logs.items()} if multi_worker else logs

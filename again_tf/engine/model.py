@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
+from again_tf import randomness
 from again_tf.attacks.losses import cross_entropy
 from again_tf.attacks.pgd import pgd
+from again_tf.engine.distribution import keras_log_values
 from again_tf.evaluation.adaptive import through_aux_heads
 from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.layers.ase import torch_linear_initializer
@@ -64,19 +66,29 @@ class AgainModel(keras.Model):
         self.num_classes = int(num_classes)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
         self.hff_style = hff_style
-        self.normalize = keras.layers.Normalization(
-            mean=self.mean, variance=[s * s for s in self.std], name="normalize"
+        self.normalize = keras.layers.Normalization(  # float32 under mixed precision too
+            mean=self.mean, variance=[s * s for s in self.std], name="normalize", dtype="float32"
         )
         self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
         self.head = keras.layers.Dense(
             self.num_classes, kernel_initializer=torch_linear_initializer(),
-            bias_initializer=torch_linear_initializer(), name="head",
+            bias_initializer=torch_linear_initializer(), name="head", dtype="float32",
         )
 
     def build(self, input_shape):
         """Builds every sublayer with one inference pass on zeros of ``input_shape``."""
-        self.call(tf.zeros((1, *input_shape[1:])), training=False)
+        self.image_shape = tuple(int(d) for d in input_shape[1:])
+        self.call(tf.zeros((1, *self.image_shape)), training=False)
         self.built = True
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras' fit reduces a whole first batch across replicas only to learn its shapes, which
+        fails under MultiWorkerMirroredStrategy (keras 3.15); a built model knows them already."""
+        if data_batch is None and getattr(self, "image_shape", None) is not None:
+            data_batch = (tf.TensorSpec((None, *self.image_shape), tf.float32),
+                          tf.TensorSpec((None,), tf.int32))
+            iterator = None
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def call(self, images, labels=None, training=None, style_images=None, return_aux=False):
         x = self.normalize(images)
@@ -121,10 +133,12 @@ class AgainModel(keras.Model):
 
     def compile(self, optimizer, objective: Objective, attack: AttackSettings,
                 eval_attack: AttackSettings, weight_decay: float = 0.0,
-                awp: AWPSettings | None = None, **kwargs):
-        """``weight_decay`` is coupled L2 (added to the gradient, as PyTorch's SGD does)."""
+                awp: AWPSettings | None = None, seed: int = 0, **kwargs):
+        """``weight_decay`` is coupled L2 (added to the gradient, as PyTorch's SGD does);
+        ``seed`` keys the training randomness (with the step count: see ``again_tf.randomness``)."""
         super().compile(optimizer=optimizer, **kwargs)
         self.objective, self.attack, self.eval_attack = objective, attack, eval_attack
+        self.training_seed = int(seed)
         self.weight_decay, self.awp = float(weight_decay), awp
         names = ["loss", "loss_base", *objective.term_names]
         if self.backbone.use_ase:
@@ -161,20 +175,34 @@ class AgainModel(keras.Model):
         clean = self.forward(x, y, training=True) if self.objective.needs_clean_forward else None
         return self.objective.loss_terms(adv, clean, y)
 
+    def step_seed(self) -> tf.Tensor:
+        """``[seed, step]``, folded with the replica id: every replica draws its own numbers."""
+        seed = tf.stack([tf.constant(getattr(self, "training_seed", 0), tf.int64),
+                         tf.cast(self.optimizer.iterations, tf.int64)])
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+        return seed
+
     def train_step(self, data):
-        x, y = data[0], data[1]
+        with randomness.step_seed(self.step_seed()):
+            return self._train_step(data[0], data[1])
+
+    def _train_step(self, x, y):
         x_adv = self.adversarial_examples(x, y)
         count = _global_count(x)
         delta = self._awp_perturbation(x, x_adv, y, count) if self.awp is not None else None
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x, x_adv, y)
             loss = tf.reduce_sum(terms["loss"]) / count
+            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, else loss
         variables = self.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(scaled, variables)
         if delta is not None:
             update_variables(perturbable(variables), [-d for d in delta])
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        grads = [g + (self.weight_decay / replicas) * v for g, v in zip(grads, variables)]
+        decay = self.optimizer.scale_loss(self.weight_decay / replicas)  # scaled like the gradients
+        grads = [g + decay * v for g, v in zip(grads, variables)]
         self.optimizer.apply_gradients(zip(grads, variables))
         # Accuracies in inference mode: training-mode ASE masks see the true label.
         return self._record(terms, correct_predictions(self(x, training=False), y),
@@ -225,7 +253,7 @@ class AgainModel(keras.Model):
             self._trackers[name].update_state(value)
         self._trackers["clean_accuracy"].update_state(clean_correct)
         self._trackers["robust_accuracy"].update_state(robust_correct)
-        return {name: m.result() for name, m in self._trackers.items()}
+        return keras_log_values({name: m.result() for name, m in self._trackers.items()})
 
 
 def _global_count(x):

@@ -15,22 +15,30 @@ def _arrays(n=20, shape=(32, 32, 3)):
 
 def test_batches_are_float_in_unit_range_and_train_drops_the_remainder():
     x, y = _arrays()
-    train = list(make_dataset(x, y, 8, training=True, augmentation="crop_flip", seed=1))
+    train = list(make_dataset(x, y, 8, training=True, augmentation="crop_flip", seed=1).take(4))
     test = list(make_dataset(x, y, 8, training=False))
-    assert [len(b[0]) for b in train] == [8, 8] and [len(b[0]) for b in test] == [8, 8, 4]
+    assert [len(b[0]) for b in train] == [8, 8, 8, 8] and [len(b[0]) for b in test] == [8, 8, 4]
     images = np.concatenate([b[0].numpy() for b in test])
     np.testing.assert_allclose(images, x / 255.0, rtol=1e-6)
     assert train[0][0].dtype == tf.float32 and train[0][1].dtype == tf.int32
+    one_pass = np.concatenate([b[1].numpy() for b in train[:2]])  # 2 batches of 8 per pass of 20
+    assert len(set(one_pass.tolist())) <= 10 and len(one_pass) == 16
 
 
-def test_seeded_pipelines_repeat_and_epochs_reshuffle():
-    x, y = _arrays()
-    a = make_dataset(x, y, 4, training=True, augmentation="crop_flip", seed=7)
-    b = make_dataset(x, y, 4, training=True, augmentation="crop_flip", seed=7)
-    first_a = [labels.numpy().tolist() for _, labels in a]
-    assert first_a == [labels.numpy().tolist() for _, labels in b]
-    second_a = [labels.numpy().tolist() for _, labels in a]
-    assert first_a != second_a  # a new order every epoch
+def _labels(ds, batches):
+    return [labels.numpy().tolist() for _, labels in ds.take(batches)]
+
+
+def test_the_stream_is_a_function_of_seed_and_step():
+    x, y = np.arange(20, dtype=np.uint8).reshape(20, 1, 1, 1).repeat(4, 1).repeat(4, 2), np.arange(20)
+    a = make_dataset(x, y, 4, training=True, seed=7)
+    stream = _labels(a, 15)  # three passes of five batches
+    assert stream == _labels(make_dataset(x, y, 4, training=True, seed=7), 15)
+    assert stream == _labels(a, 15)  # iterating again gives the same stream (no stateful reshuffle)
+    passes = [sorted(sum(stream[5 * k:5 * k + 5], [])) for k in range(3)]
+    assert passes == [list(range(20))] * 3  # each pass holds every example once
+    assert stream[:5] != stream[5:10] and stream[:5] != _labels(make_dataset(x, y, 4, True, seed=8), 5)
+    assert _labels(make_dataset(x, y, 4, training=True, seed=7, start_step=7), 8) == stream[7:15]
 
 
 def test_crop_flip_keeps_shape_and_moves_content():

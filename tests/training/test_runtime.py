@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from again_tf.data import dataset_info
+from again_tf.engine.checkpoints import load_trained_model, resolve_source
 from again_tf.engine.distribution import cluster_size, make_strategy
 from again_tf.errors import ConfigError
 from tests.training.test_train_cli import TINY
@@ -25,7 +27,7 @@ def test_a_non_finite_loss_stops_before_saving_and_keeps_the_last_good_epoch(tmp
     assert main(TINY + ["--output-dir", str(tmp_path), "--name", "nan"] + exploding) == 2
     err = capsys.readouterr().err
     assert re.search(r"error: the training loss became (nan|inf) at optimizer step \d+ \(epoch [23], ", err)
-    assert "last.keras holds the last good epoch" in err and "Traceback" not in err
+    assert "last.keras holds the last good epoch and" in err and "Traceback" not in err
     model = keras.models.load_model(tmp_path / "nan" / "checkpoints" / "last.keras")
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
 
@@ -54,3 +56,27 @@ def test_tf_config_cluster_size(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "not json")
     with pytest.raises(ConfigError, match="TF_CONFIG: not a JSON object"):
         cluster_size()
+
+
+def test_mixed_precision_trains_in_bfloat16_and_is_evaluated_in_float32(tmp_path):
+    assert main(TINY + ["--output-dir", str(tmp_path), "--name", "mp", "--mixed-precision"]) == 0
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    source = resolve_source(tmp_path / "mp", "last")
+    trained = keras.models.load_model(source.checkpoint, compile=False)
+    assert trained.dtype_policy.name == "mixed_bfloat16"
+    evaluated = load_trained_model(source, dataset_info("fashion_mnist"))
+    assert evaluated.dtype_policy.name == "float32"
+    x = np.random.default_rng(0).uniform(size=(64, 28, 28, 1)).astype("float32")
+    half, full = trained(x, training=False), evaluated(x, training=False)
+    assert half.dtype == "float32" and full.dtype == "float32"  # the head is a float32 layer
+    assert np.mean(np.argmax(half, 1) == np.argmax(full, 1)) >= 0.9
+    rows = (tmp_path / "mp" / "metrics.csv").read_text().splitlines()
+    assert "nan" not in rows[-1].lower()
+
+
+def test_jit_compile_trains_and_says_when_keras_turns_it_off(tmp_path, capsys):
+    assert main(TINY + ["--output-dir", str(tmp_path), "--name", "xla", "--jit-compile"]) == 0
+    assert "turned XLA off" not in capsys.readouterr().out
+    assert main(TINY + ["--output-dir", str(tmp_path), "--name", "xla-det", "--jit-compile",
+                        "--deterministic"]) == 0
+    assert "Keras turned XLA off for this model" in capsys.readouterr().out
