@@ -15,6 +15,11 @@ this call (to fit a time budget). The grid file (JSON):
      "rows": [{"row": "PGD-AT", "method": "pgd_at"},
               {"row": "ASE only", "method": "again_pgd_at", "group": "ablation", "seeds": [0],
                "overrides": {"again.hff": false}}]}
+
+``evaluate`` may also be a list of evaluations, each with a ``name`` (its folder under
+``<cell>/eval/``) and optionally only for some ``groups`` and ``seeds``: e.g. the PGD columns on
+2000 images for every cell and AutoAttack, which costs ~40x more, on 500 images of the main
+rows' first seed. A column comes from the first evaluation that has it.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from again_tf.evaluation import parse_attacks
 
 GRID_KEYS = ("name", "preset", "overrides", "seeds", "evaluate", "rows", "output_dir")
 ROW_KEYS = ("row", "method", "group", "seeds", "overrides")
-EVALUATE_KEYS = ("attacks", "n", "batch_size", "eps")
+EVALUATE_KEYS = ("name", "attacks", "n", "batch_size", "eps", "groups", "seeds")
+DEFAULT_ATTACKS = "clean,pgd10,pgd20,pgd50,pgd100,cw,aa"
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class Grid:
     name: str
     preset: str
     overrides: dict
-    evaluate: dict
+    evaluate: tuple[dict, ...]  # evaluations, each with name, attacks and optional filters
     cells: tuple[Cell, ...]
     rows: tuple[str, ...]
     output_dir: str
@@ -91,9 +97,7 @@ def load_grid(path: Path) -> Grid:
     except (OSError, json.JSONDecodeError) as err:
         raise ConfigError(f"{path}: not a readable JSON grid ({err}).") from None
     _keys(raw, GRID_KEYS, str(path))
-    _keys(raw.get("evaluate", {}), EVALUATE_KEYS, f"{path} evaluate")
-    evaluate = {"attacks": "clean,pgd10,pgd20,pgd50,pgd100,cw,aa", **raw.get("evaluate", {})}
-    parse_attacks(evaluate["attacks"])
+    evaluate = _evaluations(raw.get("evaluate", {}), path)
     if not raw.get("rows"):
         raise ConfigError(f"{path}: 'rows' is empty; list at least one {{'row': ..., 'method': ...}}.")
     cells = [c for i, row in enumerate(raw["rows"]) for c in _row_cells(row, i, raw.get("seeds", [0]))]
@@ -103,6 +107,35 @@ def load_grid(path: Path) -> Grid:
     return Grid(raw.get("name", path.stem), raw.get("preset", "quickstart"), dict(raw.get("overrides", {})),
                 evaluate, tuple(cells), tuple(dict.fromkeys(r["row"] for r in raw["rows"])),
                 raw.get("output_dir", f"runs/grid-{path.stem}"))
+
+
+def _evaluations(raw, path: Path) -> tuple[dict, ...]:
+    specs = raw if isinstance(raw, list) else [raw]
+    if not specs:
+        raise ConfigError(f"{path} evaluate: an empty list; give at least one evaluation.")
+    out = []
+    for i, spec in enumerate(specs):
+        _keys(spec, EVALUATE_KEYS, f"{path} evaluate[{i}]")
+        spec = {"name": "main" if i == 0 else f"eval{i + 1}", "attacks": DEFAULT_ATTACKS, **spec}
+        parse_attacks(spec["attacks"])
+        out.append(spec)
+    names = [s["name"] for s in out]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path} evaluate: names {names} repeat; give each evaluation its own name.")
+    return tuple(out)
+
+
+def applies(spec: dict, cell: Cell) -> bool:
+    return cell.group in spec.get("groups", [cell.group]) and cell.seed in spec.get("seeds", [cell.seed])
+
+
+def columns(grid: Grid) -> list:
+    """The table's attack columns: every evaluation's, first appearance first."""
+    found = {}
+    for e in grid.evaluate:
+        for attack in parse_attacks(e["attacks"]):
+            found.setdefault(attack.name, attack)
+    return list(found.values())
 
 
 def _flags(overrides: dict) -> list[str]:
@@ -125,9 +158,9 @@ def train_command(grid: Grid, cell: Cell, root: Path, python: str) -> list[str]:
             *_flags({**grid.overrides, **cell.overrides})]
 
 
-def evaluate_command(grid: Grid, run_dir: Path, python: str) -> list[str]:
-    e = grid.evaluate
-    command = [python, "-m", "training.evaluate", str(run_dir), "--attacks", e["attacks"], "--resume"]
+def evaluate_command(e: dict, run_dir: Path, python: str) -> list[str]:
+    command = [python, "-m", "training.evaluate", str(run_dir), "--attacks", e["attacks"], "--resume",
+               "--output", str(run_dir / "eval" / e["name"])]
     for key in ("n", "batch_size", "eps"):
         if key in e:
             command += [f"--{key.replace('_', '-')}", str(e[key])]
@@ -155,13 +188,17 @@ def run_cell(grid: Grid, cell: Cell, root: Path, python: str) -> dict:
         seconds = _run(train_command(grid, cell, root, python), root / f"{cell.id}.train.log")
         timing.write_text(f"{seconds:.1f}\n")
     train_seconds = float(timing.read_text()) if timing.is_file() else float("nan")
-    eval_seconds = _run(evaluate_command(grid, run_dir, python), run_dir / "evaluate.log")
-    results = json.loads((run_dir / "eval" / "last" / "results.json").read_text())
+    accuracy, examples, warnings, eval_seconds = {}, {}, [], 0.0
+    for spec in (e for e in grid.evaluate if applies(e, cell)):
+        eval_seconds += _run(evaluate_command(spec, run_dir, python), run_dir / "evaluate.log")
+        results = json.loads((run_dir / "eval" / spec["name"] / "results.json").read_text())
+        accuracy = {**results["accuracy"], **accuracy}  # a column from the first evaluation with it
+        examples[spec["name"]] = results["examples"]
+        warnings += [f"{spec['name']}:{c['name']}" for c in results["checks"] if not c["passed"]]
     summary = {"row": cell.row, "group": cell.group, "method": cell.method, "seed": cell.seed,
-               "overrides": {**grid.overrides, **cell.overrides}, "accuracy": results["accuracy"],
-               "examples": results["examples"], "train_seconds": round(train_seconds, 1),
-               "eval_seconds": round(eval_seconds, 1),
-               "warnings": [c["name"] for c in results["checks"] if not c["passed"]]}
+               "overrides": {**grid.overrides, **cell.overrides}, "accuracy": accuracy,
+               "examples": examples, "train_seconds": round(train_seconds, 1),
+               "eval_seconds": round(eval_seconds, 1), "warnings": warnings}
     (run_dir / "cell.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
@@ -176,7 +213,7 @@ def _cell_text(values: list[float]) -> str:
 
 def markdown(grid: Grid, summaries: list[dict]) -> str:
     """One table per group (main, then ablations) in the seed's layout; accuracies in %."""
-    specs = parse_attacks(grid.evaluate["attacks"])
+    specs = columns(grid)
     lines = []
     for group in dict.fromkeys(c.group for c in grid.cells):
         lines += [f"**{group}** (accuracy %, mean (min-max) over seeds)", "",
@@ -186,10 +223,15 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
             done = [s for s in summaries if s["row"] == row and s["group"] == group]
             if not done and not any(c.row == row and c.group == group for c in grid.cells):
                 continue
-            cells = [_cell_text([d["accuracy"][s.name] for d in done]) for s in specs]
+            cells = [_cell_text([d["accuracy"][s.name] for d in done if s.name in d["accuracy"]])
+                     for s in specs]
             minutes = np.mean([d["train_seconds"] for d in done]) / 60 if done else float("nan")
             lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + f" | {minutes:.1f} |")
         lines.append("")
+    lines += [f"* {e['name']}: {e['attacks']} on the first {e.get('n', 'all')} test images"
+              + (f", groups {', '.join(e['groups'])}" if "groups" in e else "")
+              + (f", seeds {', '.join(map(str, e['seeds']))}" if "seeds" in e else "")
+              for e in grid.evaluate] + [""]
     return "\n".join(lines)
 
 
@@ -198,14 +240,14 @@ def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
     copies them with the per-cell raw files to ``results_dir``)."""
     summaries = [json.loads((root / c.id / "cell.json").read_text())
                  for c in grid.cells if (root / c.id / "cell.json").is_file()]
-    specs = parse_attacks(grid.evaluate["attacks"])
+    specs = columns(grid)
     with (root / "results.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["row", "group", "method", "seed", *[s.name for s in specs], "train_seconds",
                          "eval_seconds", "warnings"])
         for s in summaries:
             writer.writerow([s["row"], s["group"], s["method"], s["seed"],
-                             *[s["accuracy"][sp.name] for sp in specs], s["train_seconds"],
+                             *[s["accuracy"].get(sp.name, "") for sp in specs], s["train_seconds"],
                              s["eval_seconds"], ";".join(s["warnings"])])
     (root / "table.md").write_text(markdown(grid, summaries))
     if results_dir is not None:
@@ -221,10 +263,15 @@ def _copy_results(grid: Grid, root: Path, results_dir: Path) -> None:
         run_dir = root / cell.id
         if not (run_dir / "cell.json").is_file():
             continue
-        (results_dir / cell.id).mkdir(exist_ok=True)
-        for source in (run_dir / "cell.json", run_dir / "metrics.csv", run_dir / "final.json",
-                       run_dir / "eval" / "last" / "results.csv", run_dir / "eval" / "last" / "table.md"):
-            shutil.copy(source, results_dir / cell.id / source.name)
+        target = results_dir / cell.id
+        target.mkdir(exist_ok=True)
+        for source in (run_dir / "cell.json", run_dir / "metrics.csv", run_dir / "final.json"):
+            shutil.copy(source, target / source.name)
+        for spec in grid.evaluate:
+            for name in ("results.csv", "table.md", "per_example.csv"):
+                source = run_dir / "eval" / spec["name"] / name
+                if source.is_file():
+                    shutil.copy(source, target / f"{spec['name']}_{name}")
 
 
 def _done_line(summary: dict) -> str:

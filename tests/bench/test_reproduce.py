@@ -18,7 +18,8 @@ TOY = {
     "overrides": {"model.widths": [8, 8, 16], "attack.steps": 1, "optim.steps_per_epoch": 3,
                   "optim.epochs": 1, "data.batch_size": 32, "data.val_examples": 32,
                   "data.test_examples": 32, "eval.val_pgd_steps": 1, "eval.test_pgd_steps": 1},
-    "evaluate": {"attacks": "clean,pgd2", "n": 32, "batch_size": 32},
+    "evaluate": [{"attacks": "clean,pgd2", "n": 32, "batch_size": 32},
+                 {"name": "extra", "attacks": "clean,fgsm", "n": 16, "batch_size": 16, "groups": ["main"]}],
     "rows": [{"row": "PGD-AT", "method": "pgd_at"},
              {"row": "HFF only", "method": "again_pgd_at", "group": "ablation",
               "overrides": {"again.ase": False}}],
@@ -38,6 +39,9 @@ def _write(tmp_path, grid):
     ({"rows": [{"row": "X"}]}, "needs 'row' (its name in the table) and 'method'"),
     ({"rows": [{"row": "X", "method": "pgd_at"}, {"row": "x", "method": "mart"}]}, "share a name"),
     ({"evaluate": {"attacks": "clean,deepfool"}}, "unknown attack 'deepfool'"),
+    ({"evaluate": [{"attacks": "clean"}, {"name": "main", "attacks": "fgsm"}]},
+     "names ['main', 'main'] repeat"),
+    ({"evaluate": [{"attacks": "clean", "rows": ["X"]}]}, "unknown keys ['rows']; allowed: name, attacks"),
     ({"rows": [{"row": "X", "method": "pgd_at", "seeds": []}]}, "seeds must be a non-empty list"),
 ])
 def test_bad_grids_are_refused_before_anything_runs(tmp_path, change, message):
@@ -64,11 +68,16 @@ def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     rows = list(csv.DictReader((results / "results.csv").open()))
     assert [(r["row"], r["group"]) for r in rows] == [("PGD-AT", "main"), ("HFF only", "ablation")]
     assert all(0.0 <= float(r["pgd2"]) <= float(r["clean"]) <= 1.0 for r in rows)
+    assert rows[0]["fgsm"] != "" and rows[1]["fgsm"] == ""  # the extra evaluation: main rows only
     config = json.loads((root / "hff-only-s0" / "config.json").read_text())
     assert config["again"]["ase"] is False and config["model"]["widths"] == [8, 8, 16]
     table = (results / "table.md").read_text()
-    assert "| Method | seeds | Clean | PGD-2 | train min/cell |" in table and "| HFF only | 1 |" in table
+    assert "| Method | seeds | Clean | PGD-2 | FGSM | train min/cell |" in table
+    assert re.search(r"\| HFF only \| 1 \| [0-9.]+ \| [0-9.]+ \| - \|", table), table
+    assert "* extra: clean,fgsm on the first 16 test images, groups main" in table
     assert (results / "hff-only-s0" / "metrics.csv").is_file()
+    assert (results / "pgd-at-s0" / "extra_per_example.csv").is_file()
+    assert json.loads((root / "pgd-at-s0" / "cell.json").read_text())["examples"] == {"main": 32, "extra": 16}
 
 
 @pytest.mark.parametrize("path", sorted(Path("bench/grids").glob("*.json")), ids=lambda p: p.stem)
