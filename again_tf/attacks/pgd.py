@@ -6,30 +6,44 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from again_tf import randomness
 from again_tf.attacks.losses import resolve_loss
 from again_tf.attacks.threat import initial_point, make_threat
 from again_tf.models.outputs import main_logits
 
 
-def _ascent(model_fn, loss_fn, x, target, x_start, threat, step_size, steps, sign, clip, keep_found):
-    """``steps`` projected ascent steps from ``x_start`` as a ``tf.while_loop``; with
-    ``keep_found`` an example the model misclassifies stops where it is."""
+def _ascent(model_fn, loss_fn, x, target, x_start, threat, step_size, steps, sign, clip, stop, noise):
+    """``steps`` projected ascent steps from ``x_start`` as a ``tf.while_loop``.
 
-    def body(i, x_adv):
+    ``stop`` is None or ``(labels, tau)``: an example the model misclassifies may take ``tau``
+    more steps while misclassified (FAT's budget, counted per example), then stays where it is.
+    """
+    shape = [-1] + [1] * (x.shape.rank - 1)
+
+    def body(i, x_adv, budget=None, frozen=None):
         with tf.GradientTape() as tape:
             tape.watch(x_adv)
             outputs = model_fn(x_adv)
             loss = tf.reduce_sum(loss_fn(outputs, target))
         grad = sign * tape.gradient(loss, x_adv)
-        x_next = tf.clip_by_value(threat.project(threat.step(x_adv, grad, step_size), x), clip[0], clip[1])
-        if keep_found:
-            labels = tf.cast(tf.reshape(target, [-1]), tf.int32)
-            found = tf.argmax(main_logits(outputs), axis=-1, output_type=tf.int32) != labels
-            x_next = tf.where(tf.reshape(found, [-1] + [1] * (x.shape.rank - 1)), x_adv, x_next)
-        return i + 1, tf.stop_gradient(x_next)
+        moved = threat.step(x_adv, grad, step_size)
+        if noise:
+            moved += noise * randomness.normal(tf.shape(x_adv))
+        x_next = tf.clip_by_value(threat.project(moved, x), clip[0], clip[1])
+        if stop is None:
+            return i + 1, tf.stop_gradient(x_next)
+        labels = tf.cast(tf.reshape(stop[0], [-1]), tf.int32)
+        wrong = tf.argmax(main_logits(outputs), axis=-1, output_type=tf.int32) != labels
+        frozen = frozen | (wrong & (budget <= 0))
+        budget = budget - tf.cast(wrong & ~frozen, tf.int32)
+        x_next = tf.where(tf.reshape(frozen, shape), x_adv, x_next)
+        return i + 1, tf.stop_gradient(x_next), budget, frozen
 
-    _, x_adv = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), x_start))
-    return x_adv
+    state = (tf.constant(0), x_start)
+    if stop is not None:
+        count = tf.shape(x)[:1]
+        state += (tf.fill(count, tf.cast(stop[1], tf.int32)), tf.zeros(count, tf.bool))
+    return tf.while_loop(lambda i, *_: i < steps, body, state)[1]
 
 
 def pgd(
@@ -47,6 +61,9 @@ def pgd(
     targeted: bool = False,
     clip: tuple[float, float] = (0.0, 1.0),
     keep_found: bool = False,
+    stop_after: int | tf.Tensor | None = None,
+    stop_labels: tf.Tensor | None = None,
+    step_noise: float = 0.0,
 ) -> tf.Tensor:
     """Maximises ``loss(model_fn(x_adv), y)`` (minimises it if ``targeted``) in the eps-ball.
 
@@ -58,13 +75,23 @@ def pgd(
     ``keep_found`` (evaluation, untargeted, ``y`` labels): an example stays at the first iterate
     the model misclassifies, so that more steps never lose an adversarial example already found
     (plain PGD returns the last iterate, which may have oscillated back).
+
+    ``stop_after`` (FAT's tau, Zhang et al. 2020): an example may take that many more steps
+    while misclassified, then stops; ``keep_found`` is ``stop_after=0``. Misclassification is
+    judged against ``stop_labels`` (default ``y``; pass the labels when the loss takes other
+    targets, e.g. TRADES' KL). ``step_noise``: std of Gaussian noise added to each step before
+    the projection (FAT's omega).
     """
     if steps < 1:
         raise ValueError(f"PGD steps must be >= 1, got {steps}.")
     if restarts < 1:
         raise ValueError(f"PGD restarts must be >= 1, got {restarts}.")
-    if keep_found and targeted:
-        raise ValueError("keep_found stops at a misclassified point: use it with untargeted attacks.")
+    if (keep_found or stop_after is not None) and targeted:
+        raise ValueError("keep_found and stop_after stop at a misclassified point: use them with "
+                         "untargeted attacks.")
+    if keep_found and stop_after is None:
+        stop_after = 0
+    stop = None if stop_after is None else (y if stop_labels is None else stop_labels, stop_after)
     x = tf.convert_to_tensor(x, tf.float32)
     threat = make_threat(norm, eps)
     loss_fn = resolve_loss(loss)
@@ -72,7 +99,8 @@ def pgd(
     best, best_loss = None, None
     for _ in range(restarts):
         start = initial_point(threat, x, init, clip)
-        x_adv = _ascent(model_fn, loss_fn, x, y, start, threat, step_size, steps, sign, clip, keep_found)
+        x_adv = _ascent(model_fn, loss_fn, x, y, start, threat, step_size, steps, sign, clip, stop,
+                        step_noise)
         if restarts == 1:
             return x_adv
         final = sign * loss_fn(model_fn(x_adv), y)

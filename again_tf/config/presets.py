@@ -14,6 +14,7 @@ from again_tf.config.schema import (
     ObjectiveConfig,
     OptimConfig,
     RunConfig,
+    with_method,
 )
 from again_tf.errors import ConfigError
 
@@ -59,6 +60,50 @@ def quickstart() -> RunConfig:
                           weight_decay=5e-4),
         eval=EvalConfig(val_pgd_steps=10, test_pgd_steps=20, step_size=0.01),
     )
+
+
+def _baseline(name: str, method: str, epochs: int, milestones: tuple[int, ...], weight_decay: float,
+              eps: float, step_size: float, **objective) -> RunConfig:
+    """A baseline's original CIFAR-10 recipe on the seed's ResNet-18 (the originals used WRNs)."""
+    config = with_method(RunConfig(preset=name, model=ModelConfig(backbone="resnet18")), method)
+    return replace(
+        config,
+        attack=AttackConfig(eps=eps, step_size=step_size, steps=10),
+        objective=replace(config.objective, **objective),
+        optim=OptimConfig(epochs=epochs, lr_milestones=milestones, weight_decay=weight_decay),
+    )
+
+
+@register("paper-fat")
+def paper_fat() -> RunConfig:
+    """FAT's FAT.py: 120 epochs, lr x0.1 at 60 and 90 (the original also x0.5 at 110), wd 2e-4,
+    eps 0.031, step 0.007, tau 0/1/2 at epochs 50/90, omega 0.001."""
+    return _baseline("paper-fat", "fat", 120, (60, 90), 2e-4, 0.031, 0.007,
+                     fat_tau_milestones=(50, 90), fat_omega=0.001)
+
+
+@register("paper-fat-trades")
+def paper_fat_trades() -> RunConfig:
+    """FAT's FAT_for_TRADES.py: 85 epochs, lr x0.1 at 75, wd 2e-4, eps 0.031, step 0.007,
+    beta 6, tau 0/1/2/3 at epochs 30/50/70, omega 0."""
+    return _baseline("paper-fat-trades", "fat_trades", 85, (75,), 2e-4, 0.031, 0.007,
+                     fat_tau_milestones=(30, 50, 70), fat_omega=0.0, trades_beta=6.0)
+
+
+@register("paper-cas")
+def paper_cas() -> RunConfig:
+    """CAS's Standard_Adv_Training/train.py: 200 epochs, lr x0.1 at 75 and 90, wd 1e-4, eps 8/255,
+    step 2/255, CAS loss weight beta 2 (again.beta_aux); the masks at the model's sites."""
+    config = _baseline("paper-cas", "cas", 200, (75, 90), 1e-4, 8 / 255, 2 / 255)
+    return replace(config, again=replace(config.again, beta_aux=2.0))
+
+
+@register("paper-lbgat")
+def paper_lbgat() -> RunConfig:
+    """LBGAT's training script ("LBGAT0", its CIFAR-10 setting): 100 epochs, lr x0.1 at 75 and 90
+    (the original also runs epoch 1 at lr 0.02), wd 2e-4, eps 0.031, step 0.007, beta 0; the
+    guide has the robust model's architecture."""
+    return _baseline("paper-lbgat", "lbgat", 100, (75, 90), 2e-4, 0.031, 0.007, lbgat_beta=0.0)
 
 
 def get_preset(name: str) -> RunConfig:

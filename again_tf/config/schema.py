@@ -15,14 +15,17 @@ DATASETS = ("cifar10", "cifar100", "svhn_cropped", "mnist", "fashion_mnist")
 DATA_SOURCES = ("auto", "folder", "tfds")
 BACKBONES = ("small_cnn", "resnet18", "preact_resnet18", "wide_resnet", "wrn34_10", "wrn28_10")
 SITES = ("block", "features")
-BASE_METHODS = ("pgd_at", "trades", "mart")
+BASE_METHODS = ("pgd_at", "trades", "mart", "fat", "fat_trades")  # combine with AGAIN/AWP/CAS
+STANDALONE_METHODS = ("lbgat",)  # bring a second network of their own: no AGAIN, AWP or CAS
 NORMS = ("linf", "l2")
 INITS = ("auto", "uniform", "normal", "none")
 HFF_STYLES = ("shuffle", "clean")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
-PREFIXES = ("", "again_", "awp_", "again_awp_")
-# --method: a base method, optionally wrapped by AWP and/or AGAIN; "awp" alone is AWP over PGD-AT.
-METHODS = tuple(p + m for p in PREFIXES for m in BASE_METHODS) + ("awp", "again_awp")
+PREFIXES = ("", "again_", "awp_", "again_awp_", "cas_")
+# --method: a base method, optionally wrapped by AWP and/or AGAIN (or CAS: ASE with alpha = 1 and
+# no HFF); "awp" alone is AWP over PGD-AT, "cas" CAS over PGD-AT.
+METHODS = (tuple(p + m for p in PREFIXES for m in BASE_METHODS) + ("awp", "again_awp", "cas")
+           + STANDALONE_METHODS)
 
 
 def _check(condition: bool, field_name: str, message: str) -> None:
@@ -129,9 +132,17 @@ class ObjectiveConfig:
     awp_warmup_epochs: int = 10
     trades_beta: float = 6.0
     mart_lambda: float = 6.0
+    # FAT: the early-stop budget tau is the number of these epochs passed (0, then 1, 2, ...)
+    fat_tau_milestones: tuple[int, ...] = (50, 90)
+    fat_omega: float = 0.001  # std of FAT's Gaussian noise added to each attack step
+    lbgat_beta: float = 0.0  # LBGAT's TRADES term weight (0: "LBGAT0", the CIFAR-10 setting)
 
     def validate(self) -> None:
-        _one_of(self.method, BASE_METHODS, "objective.method")
+        _one_of(self.method, BASE_METHODS + STANDALONE_METHODS, "objective.method")
+        _check(all(m >= 0 for m in self.fat_tau_milestones), "objective.fat_tau_milestones",
+               f"must be epochs >= 0, got {self.fat_tau_milestones}.")
+        _check(self.fat_omega >= 0.0, "objective.fat_omega", f"must be >= 0, got {self.fat_omega}.")
+        _check(self.lbgat_beta >= 0.0, "objective.lbgat_beta", f"must be >= 0, got {self.lbgat_beta}.")
         _check(self.awp_gamma > 0.0, "objective.awp_gamma", f"must be > 0, got {self.awp_gamma}.")
         _check(self.awp_warmup_epochs >= 0, "objective.awp_warmup_epochs",
                f"must be >= 0, got {self.awp_warmup_epochs}.")
@@ -225,13 +236,18 @@ class RunConfig:
         for section in SECTIONS:
             getattr(self, section).validate()
         _check(self.verbose in (0, 1, 2), "verbose", f"got {self.verbose}; allowed: 0, 1, 2.")
+        if self.objective.method in STANDALONE_METHODS:
+            _check(not (self.again.enabled or self.objective.awp), "objective.method",
+                   f"{self.objective.method} does not combine with AGAIN, CAS or AWP; set again.ase, "
+                   f"again.hff and objective.awp to false.")
         return self
 
     @property
     def method(self) -> str:
         """The --method name this config is, e.g. ``again_awp_trades``."""
-        prefix = ("again_" if self.again.enabled else "") + ("awp_" if self.objective.awp else "")
-        return prefix + self.objective.method
+        a = self.again
+        sites = "cas_" if a.ase and not a.hff and a.alpha == 1.0 else "again_" if a.enabled else ""
+        return sites + ("awp_" if self.objective.awp else "") + self.objective.method
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -243,21 +259,24 @@ class RunConfig:
 SECTIONS = ("data", "model", "again", "attack", "objective", "optim", "eval", "runtime")
 
 
-def parse_method(method: str) -> tuple[str, bool, bool]:
-    """``again_awp_trades`` -> ``("trades", awp=True, again=True)``."""
+def parse_method(method: str) -> tuple[str, bool, str]:
+    """``again_awp_trades`` -> ``("trades", awp=True, sites="again")``; ``sites`` is ``"again"``
+    (ASE and HFF), ``"cas"`` (ASE with alpha 1, no HFF) or ``""``."""
     _one_of(method, METHODS, "method")
-    again = method.startswith("again_") or method == "again_awp"
-    rest = method.removeprefix("again_")
+    sites = next((p for p in ("again", "cas") if method == p or method.startswith(p + "_")), "")
+    rest = method.removeprefix(sites).removeprefix("_")
     awp = rest.startswith("awp")
     base = rest.removeprefix("awp").removeprefix("_") or "pgd_at"
-    return base, awp, again
+    return base, awp, sites
 
 
 def with_method(config: RunConfig, method: str) -> RunConfig:
-    """Sets the base method, AWP and AGAIN (ASE and HFF together) from a --method name."""
-    base, awp, again = parse_method(method)
+    """Sets the base method, AWP and the ASE/HFF sites from a --method name."""
+    base, awp, sites = parse_method(method)
+    again = dataclasses.replace(config.again, ase=bool(sites), hff=sites == "again")
+    if sites == "cas":
+        again = dataclasses.replace(again, alpha=1.0)
+    elif sites == "again" and again.alpha == 1.0:  # alpha 1 is CAS: back to AGAIN's default
+        again = dataclasses.replace(again, alpha=AgainConfig.alpha)
     return dataclasses.replace(
-        config,
-        objective=dataclasses.replace(config.objective, method=base, awp=awp),
-        again=dataclasses.replace(config.again, ase=again, hff=again),
-    )
+        config, objective=dataclasses.replace(config.objective, method=base, awp=awp), again=again)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from again_tf.config.schema import RunConfig
+from again_tf.config.schema import AgainConfig, RunConfig
 from again_tf.data.catalog import DatasetInfo
 from again_tf.engine.model import AgainModel, AttackSettings, AWPSettings
 from again_tf.models.factory import build_backbone
@@ -12,10 +12,16 @@ from again_tf.objectives import make_objective
 
 
 def build_model(config: RunConfig, info: DatasetInfo) -> AgainModel:
-    """The model, built on the data set's image shape."""
+    """The model, built on the data set's image shape; with LBGAT, its guide network (the same
+    architecture, no AGAIN sites) is a part of it, so checkpoints and resumes carry both."""
+    guide = None
+    if config.objective.method == "lbgat":
+        plain = AgainConfig(ase=False, hff=False)
+        guide = AgainModel(build_backbone(config.model, plain, info.num_classes), info.num_classes,
+                           info.mean, info.std, name="guide")
     backbone = build_backbone(config.model, config.again, info.num_classes)
     model = AgainModel(backbone, info.num_classes, info.mean, info.std,
-                       hff_style=config.again.hff_style, name="again_model")
+                       hff_style=config.again.hff_style, guide=guide, name="again_model")
     model.build((None, *info.image_shape))
     return model
 
@@ -45,10 +51,12 @@ def eval_attack_settings(config: RunConfig, steps: int) -> AttackSettings:
 
 
 def compile_model(model: AgainModel, config: RunConfig, steps_per_epoch: int) -> AgainModel:
+    c = config.objective
     objective = make_objective(
-        config.objective.method, beta_aux=config.again.beta_aux,
-        attack_aux=config.again.attack_aux, trades_beta=config.objective.trades_beta,
-        mart_lambda=config.objective.mart_lambda,
+        c.method, beta_aux=config.again.beta_aux, attack_aux=config.again.attack_aux,
+        trades_beta=c.trades_beta, mart_lambda=c.mart_lambda,
+        fat_tau_boundaries=tuple(m * steps_per_epoch for m in c.fat_tau_milestones),
+        fat_omega=c.fat_omega, lbgat_beta=c.lbgat_beta,
     )
     a = config.attack
     attack = AttackSettings(a.eps, a.step_size, a.steps, a.norm,

@@ -58,11 +58,14 @@ class AgainModel(keras.Model):
     in training mode the ASE masks need ``labels``.
     """
 
-    def __init__(self, backbone, num_classes, mean, std, hff_style="shuffle", **kwargs):
+    def __init__(self, backbone, num_classes, mean, std, hff_style="shuffle", guide=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(backbone, dict):
             backbone = keras.saving.deserialize_keras_object(backbone)
+        if isinstance(guide, dict):
+            guide = keras.saving.deserialize_keras_object(guide)
         self.backbone = backbone
+        self.guide = guide  # LBGAT's clean-trained guide network (an AgainModel), trained jointly
         self.num_classes = int(num_classes)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
         self.hff_style = hff_style
@@ -79,6 +82,8 @@ class AgainModel(keras.Model):
         """Builds every sublayer with one inference pass on zeros of ``input_shape``."""
         self.image_shape = tuple(int(d) for d in input_shape[1:])
         self.call(tf.zeros((1, *self.image_shape)), training=False)
+        if self.guide is not None:
+            self.guide.build(input_shape)
         self.built = True
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
@@ -127,6 +132,7 @@ class AgainModel(keras.Model):
             "mean": self.mean,
             "std": self.std,
             "hff_style": self.hff_style,
+            "guide": None if self.guide is None else keras.saving.serialize_keras_object(self.guide),
         }
 
     # --- training -------------------------------------------------------------------------
@@ -162,10 +168,12 @@ class AgainModel(keras.Model):
         objective = self.objective
         reference = self.forward(x, training=False) if objective.needs_attack_reference else None
         a = self.attack
+        tau = objective.early_stop_tau(self.optimizer.iterations)
         return pgd(
             self.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
             norm=a.norm, init=a.init,
             loss=lambda outputs, labels: objective.attack_loss(outputs, labels, reference),
+            stop_after=tau, stop_labels=None if tau is None else y, step_noise=objective.step_noise,
         )
 
     def loss_terms(self, x, x_adv, y):
@@ -173,7 +181,8 @@ class AgainModel(keras.Model):
         style = x if self.hff_style == "clean" else None
         adv = self.forward(x_adv, y, training=True, style_images=style)
         clean = self.forward(x, y, training=True) if self.objective.needs_clean_forward else None
-        return self.objective.loss_terms(adv, clean, y)
+        guide = self.guide(x, training=True) if self.objective.needs_guide else None
+        return self.objective.loss_terms(adv, clean, y, guide)
 
     def step_seed(self) -> tf.Tensor:
         """``[seed, step]``, folded with the replica id: every replica draws its own numbers."""
@@ -238,7 +247,8 @@ class AgainModel(keras.Model):
         deployed = lambda images: self(images, training=False)
         robust = cascade(deployed, x, y, [lambda *_: first, *attacks[1:]])[-1]
         adv, clean = self.forward(first, training=False), self.forward(x, training=False)
-        terms = self.objective.loss_terms(adv, clean, y)
+        guide = self.guide(x, training=False) if self.objective.needs_guide else None
+        terms = self.objective.loss_terms(adv, clean, y, guide)
         return self._record(terms, correct_predictions(clean.logits, y), robust)
 
     def _eval_pgd(self, x, y, loss):

@@ -1,26 +1,38 @@
-"""Adversarial-training objectives (spec section 3) and AWP."""
+"""Adversarial-training objectives (spec section 3), AWP, and the seed's other baselines."""
 
 from again_tf.objectives.base import Objective
+from again_tf.objectives.fat import FAT, FATTRADES
+from again_tf.objectives.lbgat import LBGAT, lbgat_terms
 from again_tf.objectives.mart import MART, mart_terms
 from again_tf.objectives.pgd_at import PGDAT, pgd_at_loss
 from again_tf.objectives.trades import TRADES, trades_terms
 
-BASE_METHODS = ("pgd_at", "trades", "mart")
+OBJECTIVES = ("pgd_at", "trades", "mart", "fat", "fat_trades", "lbgat")
 
 
 def make_objective(method: str, beta_aux: float = 2.0, attack_aux: bool = True,
-                   trades_beta: float = 6.0, mart_lambda: float = 6.0) -> Objective:
-    """The objective of a base method; AGAIN's aux terms apply when the model has ASE sites."""
+                   trades_beta: float = 6.0, mart_lambda: float = 6.0,
+                   fat_tau_boundaries: tuple[int, ...] = (), fat_omega: float = 0.001,
+                   lbgat_beta: float = 0.0) -> Objective:
+    """The objective of a method; AGAIN's aux terms apply when the model has ASE sites.
+    ``fat_tau_boundaries`` are optimizer steps (the config's epoch milestones times steps/epoch)."""
+    aux = {"beta_aux": beta_aux, "attack_aux": attack_aux}
     if method == "pgd_at":
-        return PGDAT(beta_aux=beta_aux, attack_aux=attack_aux)
+        return PGDAT(**aux)
     if method == "trades":
-        return TRADES(beta=trades_beta, beta_aux=beta_aux, attack_aux=attack_aux)
+        return TRADES(beta=trades_beta, **aux)
     if method == "mart":
-        return MART(lam=mart_lambda, beta_aux=beta_aux, attack_aux=attack_aux)
-    raise ValueError(f"Unknown base method {method!r}; allowed: {list(BASE_METHODS)}.")
+        return MART(lam=mart_lambda, **aux)
+    if method == "fat":
+        return FAT(tau_boundaries=fat_tau_boundaries, omega=fat_omega, **aux)
+    if method == "fat_trades":
+        return FATTRADES(tau_boundaries=fat_tau_boundaries, omega=fat_omega, beta=trades_beta, **aux)
+    if method == "lbgat":
+        return LBGAT(beta=lbgat_beta, **aux)
+    raise ValueError(f"Unknown method {method!r}; allowed: {list(OBJECTIVES)}.")
 
 
 __all__ = [
-    "BASE_METHODS", "MART", "PGDAT", "TRADES", "Objective", "make_objective", "mart_terms",
-    "pgd_at_loss", "trades_terms",
+    "FAT", "FATTRADES", "LBGAT", "MART", "OBJECTIVES", "PGDAT", "TRADES", "Objective",
+    "lbgat_terms", "make_objective", "mart_terms", "pgd_at_loss", "trades_terms",
 ]

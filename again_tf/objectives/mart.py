@@ -39,7 +39,7 @@ class MART(Objective):
         super().__init__(**kwargs)
         self.lam = float(lam)
 
-    def base_terms(self, logits_adv, logits_clean, labels):
+    def base_terms(self, logits_adv, logits_clean, labels, guide_logits=None):
         return mart_terms(logits_clean, logits_adv, labels, self.lam)
 
     def attack_base(self, logits_adv, labels, reference_logits):

@@ -15,7 +15,7 @@ class PGDAT(Objective):
     name = "pgd_at"
     term_names = ()
 
-    def base_terms(self, logits_adv, logits_clean, labels):
+    def base_terms(self, logits_adv, logits_clean, labels, guide_logits=None):
         return {"loss": pgd_at_loss(logits_adv, labels)}
 
     def attack_base(self, logits_adv, labels, reference_logits):

@@ -15,6 +15,11 @@ def trades_terms(logits_clean, logits_adv, labels, beta: float = 6.0) -> dict[st
     return {"ce_clean": ce, "kl": kl, "loss": ce + beta * kl}
 
 
+def kl_attack_loss(logits_adv, reference_logits):
+    """TRADES' attack loss: KL(F(x) || F(x_adv)), F(x) held fixed."""
+    return kl_divergence(logits_adv, tf.nn.softmax(tf.stop_gradient(reference_logits), axis=-1))
+
+
 class TRADES(Objective):
     name = "trades"
     term_names = ("ce_clean", "kl")
@@ -26,11 +31,11 @@ class TRADES(Objective):
         super().__init__(**kwargs)
         self.beta = float(beta)
 
-    def base_terms(self, logits_adv, logits_clean, labels):
+    def base_terms(self, logits_adv, logits_clean, labels, guide_logits=None):
         return trades_terms(logits_clean, logits_adv, labels, self.beta)
 
     def attack_base(self, logits_adv, labels, reference_logits):
-        return kl_divergence(logits_adv, tf.nn.softmax(tf.stop_gradient(reference_logits), axis=-1))
+        return kl_attack_loss(logits_adv, reference_logits)
 
     def get_config(self):
         return {**super().get_config(), "beta": self.beta}

@@ -37,11 +37,19 @@ def test_paper_recipes_follow_the_spec():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_name_parses_and_sets_the_config(method):
-    base, awp, again = parse_method(method)
+    base, awp, sites = parse_method(method)
     config = with_method(get_preset("paper-resnet18"), method).validate()
     assert config.objective.method == base and config.objective.awp == awp
-    assert config.again.ase == again and config.again.hff == again
-    assert config.method == (method + "_pgd_at" if method in ("awp", "again_awp") else method)
+    assert config.again.ase == bool(sites) and config.again.hff == (sites == "again")
+    assert (config.again.alpha == 1.0) == (sites == "cas")
+    assert config.method == (method + "_pgd_at" if method in ("awp", "again_awp", "cas") else method)
+
+
+def test_cas_then_again_gets_agains_alpha_back_and_lbgat_stands_alone():
+    config = with_method(with_method(get_preset("quickstart"), "cas"), "again_pgd_at")
+    assert config.again.alpha == 0.6 and config.method == "again_pgd_at"
+    with pytest.raises(ConfigError, match="lbgat does not combine with AGAIN, CAS or AWP"):
+        apply_overrides(with_method(get_preset("quickstart"), "lbgat"), {"again.ase": "true"}).validate()
 
 
 def test_overrides_convert_types():
@@ -74,7 +82,7 @@ def test_bad_values_name_the_field_and_the_allowed_values(overrides, field, allo
 
 def test_unknown_method_lists_the_methods():
     with pytest.raises(ConfigError, match="again_awp_trades"):
-        with_method(get_preset("quickstart"), "again_fat")
+        with_method(get_preset("quickstart"), "again_lbgat")
 
 
 def test_unknown_field_and_unreadable_value():
@@ -96,3 +104,15 @@ def test_bad_config_files(tmp_path):
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps({"optim": {"lr": 0.01}}))
     assert load_config_file(partial, get_preset("quickstart")).optim.lr == 0.01
+
+
+def test_the_baselines_presets_carry_their_originals_settings():
+    fat, fat_trades = get_preset("paper-fat"), get_preset("paper-fat-trades")
+    cas, lbgat = get_preset("paper-cas"), get_preset("paper-lbgat")
+    assert (fat.method, fat.objective.fat_tau_milestones, fat.objective.fat_omega) == ("fat", (50, 90), 0.001)
+    assert (fat.attack.eps, fat.attack.step_size, fat.optim.epochs) == (0.031, 0.007, 120)
+    assert (fat_trades.method, fat_trades.objective.fat_tau_milestones) == ("fat_trades", (30, 50, 70))
+    assert (cas.method, cas.again.alpha, cas.again.beta_aux, cas.optim.weight_decay) == \
+        ("cas_pgd_at", 1.0, 2.0, 1e-4)
+    assert (lbgat.method, lbgat.objective.lbgat_beta, lbgat.optim.lr_milestones) == ("lbgat", 0.0, (75, 90))
+    assert all(c.model.backbone == "resnet18" for c in (fat, fat_trades, cas, lbgat))

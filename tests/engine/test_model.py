@@ -45,7 +45,8 @@ def test_hff_clean_style_uses_the_clean_batch_and_returns_one_output_per_example
 
 
 @pytest.mark.parametrize("method", ["pgd_at", "again_pgd_at", "again_trades", "again_mart",
-                                    "again_awp_pgd_at", "awp_trades"])
+                                    "again_awp_pgd_at", "awp_trades", "fat", "again_fat_trades",
+                                    "cas", "lbgat"])
 def test_one_train_step_per_method_logs_finite_terms_and_moves_weights(method):
     config = tiny_config(method)
     model = compile_model(build_model(config, INFO), config, steps_per_epoch=4)
@@ -53,7 +54,7 @@ def test_one_train_step_per_method_logs_finite_terms_and_moves_weights(method):
     before = [w.numpy().copy() for w in model.trainable_weights]
     logs = model.train_on_batch(x, y, return_dict=True)
     assert all(np.isfinite(v) for v in logs.values())
-    assert ("loss_aux" in logs) == method.startswith("again")
+    assert ("loss_aux" in logs) == method.startswith(("again", "cas"))
     if "trades" in method:
         assert "kl" in logs and "ce_clean" in logs
     changed = [not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights)]

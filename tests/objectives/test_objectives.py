@@ -84,7 +84,7 @@ def test_trades_attack_maximises_kl_to_the_clean_reference():
 def test_make_objective_names_the_allowed_methods():
     assert make_objective("mart").name == "mart"
     try:
-        make_objective("fat")
+        make_objective("las_vegas")
     except ValueError as err:
         assert "pgd_at" in str(err)
     else:

@@ -60,3 +60,16 @@ def test_unwritable_output_dir_fails_before_training(tmp_path, capsys):
     blocker.write_text("")
     assert main(TINY + ["--output-dir", str(blocker)]) == 2
     assert "output_dir: cannot write" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_lbgat_trains_and_evaluates_from_the_clis(tmp_path, capsys):
+    """The baseline with a second network: its run folder evaluates like any other."""
+    from training.evaluate import main as evaluate
+
+    assert main(TINY + ["--output-dir", str(tmp_path), "--name", "lbgat", "--method", "lbgat"]) == 0
+    assert evaluate([str(tmp_path / "lbgat"), "--attacks", "clean,pgd10", "--n", "32",
+                     "--batch-size", "32"]) == 0
+    assert "| LBGAT |" in capsys.readouterr().out
+    header = (tmp_path / "lbgat" / "metrics.csv").read_text().splitlines()[0]
+    assert "ce_guide" in header and "mse" in header
