@@ -95,3 +95,11 @@ def permutation(n: tf.Tensor) -> tf.Tensor:
     if seed is None:
         return tf.random.shuffle(tf.range(n))
     return tf.argsort(tf.random.stateless_uniform([n], seed), stable=True)
+
+
+def categorical(logits: tf.Tensor) -> tf.Tensor:
+    """One class per row of ``logits`` [N, K], drawn with probabilities softmax(logits); int32 [N]."""
+    seed = next_seed()
+    if seed is None:
+        return tf.random.categorical(logits, 1, dtype=tf.int32)[:, 0]
+    return tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32)[:, 0]

@@ -106,6 +106,14 @@ def paper_lbgat() -> RunConfig:
     return _baseline("paper-lbgat", "lbgat", 100, (75, 90), 2e-4, 0.031, 0.007, lbgat_beta=0.0)
 
 
+@register("paper-las-at")
+def paper_las_at() -> RunConfig:
+    """LAS-AT's release command (LAS_PGD_AT): 110 epochs, lr x0.1 at 99 and 104, wd 5e-4, eps
+    3..15/255, step 1..5/255, 3..14 iterations, strategy update every 20 steps (SGD lr 1e-4),
+    reward weights 1/4/2, label smoothing 0.7; the strategy network has the model's backbone."""
+    return _baseline("paper-las-at", "las_at", 110, (99, 104), 5e-4, 8 / 255, 2 / 255)
+
+
 def get_preset(name: str) -> RunConfig:
     if name not in PRESETS:
         raise ConfigError(f"preset: got {name!r}; allowed: {', '.join(sorted(PRESETS))}.")

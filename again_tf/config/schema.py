@@ -16,7 +16,7 @@ DATA_SOURCES = ("auto", "folder", "tfds")
 BACKBONES = ("small_cnn", "resnet18", "preact_resnet18", "wide_resnet", "wrn34_10", "wrn28_10")
 SITES = ("block", "features")
 BASE_METHODS = ("pgd_at", "trades", "mart", "fat", "fat_trades")  # combine with AGAIN/AWP/CAS
-STANDALONE_METHODS = ("lbgat",)  # bring a second network of their own: no AGAIN, AWP or CAS
+STANDALONE_METHODS = ("lbgat", "las_at")  # bring a second network of their own: no AGAIN, AWP or CAS
 NORMS = ("linf", "l2")
 INITS = ("auto", "uniform", "normal", "none")
 HFF_STYLES = ("shuffle", "clean")
@@ -136,6 +136,14 @@ class ObjectiveConfig:
     fat_tau_milestones: tuple[int, ...] = (50, 90)
     fat_omega: float = 0.001  # std of FAT's Gaussian noise added to each attack step
     lbgat_beta: float = 0.0  # LBGAT's TRADES term weight (0: "LBGAT0", the CIFAR-10 setting)
+    # LAS-AT: the strategy network's choices (eps and step as multiples of attack.eps)
+    las_eps_scales: tuple[float, ...] = tuple(k / 8 for k in range(3, 16))
+    las_step_scales: tuple[float, ...] = tuple(k / 8 for k in range(1, 6))
+    las_iterations: tuple[int, ...] = tuple(range(3, 15))
+    las_interval: int = 20  # optimizer steps between two strategy-network updates
+    las_reward_weights: tuple[float, ...] = (1.0, 4.0, 2.0)  # hardness, PGD-10 acc., clean acc.
+    las_confidence: float = 0.7  # label smoothing of the target's loss: the true class's share
+    las_strategy_lr: float = 1e-4
 
     def validate(self) -> None:
         _one_of(self.method, BASE_METHODS + STANDALONE_METHODS, "objective.method")
@@ -143,6 +151,15 @@ class ObjectiveConfig:
                f"must be epochs >= 0, got {self.fat_tau_milestones}.")
         _check(self.fat_omega >= 0.0, "objective.fat_omega", f"must be >= 0, got {self.fat_omega}.")
         _check(self.lbgat_beta >= 0.0, "objective.lbgat_beta", f"must be >= 0, got {self.lbgat_beta}.")
+        for name in ("las_eps_scales", "las_step_scales", "las_iterations"):
+            values = getattr(self, name)
+            _check(len(values) > 0 and min(values) > 0, f"objective.{name}",
+                   f"must be a non-empty list of positive values, got {values}.")
+        _check(self.las_interval >= 1, "objective.las_interval", f"must be >= 1, got {self.las_interval}.")
+        _check(len(self.las_reward_weights) == 3, "objective.las_reward_weights",
+               f"must be 3 weights (hardness, robust, clean accuracy), got {self.las_reward_weights}.")
+        _check(0.0 < self.las_confidence <= 1.0, "objective.las_confidence",
+               f"must be in (0, 1], got {self.las_confidence}.")
         _check(self.awp_gamma > 0.0, "objective.awp_gamma", f"must be > 0, got {self.awp_gamma}.")
         _check(self.awp_warmup_epochs >= 0, "objective.awp_warmup_epochs",
                f"must be >= 0, got {self.awp_warmup_epochs}.")

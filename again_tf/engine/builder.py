@@ -8,20 +8,26 @@ from again_tf.config.schema import AgainConfig, RunConfig
 from again_tf.data.catalog import DatasetInfo
 from again_tf.engine.model import AgainModel, AttackSettings, AWPSettings
 from again_tf.models.factory import build_backbone
+from again_tf.models.strategy import StrategyNetwork
 from again_tf.objectives import make_objective
 
 
 def build_model(config: RunConfig, info: DatasetInfo) -> AgainModel:
     """The model, built on the data set's image shape; with LBGAT, its guide network (the same
     architecture, no AGAIN sites) is a part of it, so checkpoints and resumes carry both."""
-    guide = None
+    guide = strategy = None
+    plain = AgainConfig(ase=False, hff=False)
     if config.objective.method == "lbgat":
-        plain = AgainConfig(ase=False, hff=False)
         guide = AgainModel(build_backbone(config.model, plain, info.num_classes), info.num_classes,
                            info.mean, info.std, name="guide")
+    if config.objective.method == "las_at":
+        o = config.objective
+        sizes = (len(o.las_eps_scales), len(o.las_step_scales), len(o.las_iterations))
+        strategy = StrategyNetwork(build_backbone(config.model, plain, info.num_classes), sizes,
+                                   info.mean, info.std, name="strategy")
     backbone = build_backbone(config.model, config.again, info.num_classes)
     model = AgainModel(backbone, info.num_classes, info.mean, info.std,
-                       hff_style=config.again.hff_style, guide=guide, name="again_model")
+                       hff_style=config.again.hff_style, guide=guide, strategy=strategy, name="again_model")
     model.build((None, *info.image_shape))
     return model
 
@@ -57,6 +63,10 @@ def compile_model(model: AgainModel, config: RunConfig, steps_per_epoch: int) ->
         trades_beta=c.trades_beta, mart_lambda=c.mart_lambda,
         fat_tau_boundaries=tuple(m * steps_per_epoch for m in c.fat_tau_milestones),
         fat_omega=c.fat_omega, lbgat_beta=c.lbgat_beta,
+        las={"eps_scales": c.las_eps_scales, "step_scales": c.las_step_scales,
+             "iterations": c.las_iterations, "interval": c.las_interval,
+             "reward_weights": c.las_reward_weights, "confidence": c.las_confidence,
+             "strategy_lr": c.las_strategy_lr},
     )
     a = config.attack
     attack = AttackSettings(a.eps, a.step_size, a.steps, a.norm,

@@ -17,7 +17,9 @@ import tensorflow as tf
 from again_tf import randomness
 from again_tf.attacks.losses import cross_entropy
 from again_tf.attacks.pgd import pgd
+from again_tf.engine import las
 from again_tf.engine.distribution import keras_log_values
+from again_tf.errors import ConfigError
 from again_tf.evaluation.adaptive import through_aux_heads
 from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.layers.ase import torch_linear_initializer
@@ -58,14 +60,14 @@ class AgainModel(keras.Model):
     in training mode the ASE masks need ``labels``.
     """
 
-    def __init__(self, backbone, num_classes, mean, std, hff_style="shuffle", guide=None, **kwargs):
+    def __init__(self, backbone, num_classes, mean, std, hff_style="shuffle", guide=None,
+                 strategy=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(backbone, dict):
-            backbone = keras.saving.deserialize_keras_object(backbone)
-        if isinstance(guide, dict):
-            guide = keras.saving.deserialize_keras_object(guide)
+        backbone, guide, strategy = [keras.saving.deserialize_keras_object(v) if isinstance(v, dict) else v
+                                     for v in (backbone, guide, strategy)]
         self.backbone = backbone
         self.guide = guide  # LBGAT's clean-trained guide network (an AgainModel), trained jointly
+        self.strategy = strategy  # LAS-AT's strategy network, trained by REINFORCE (engine/las.py)
         self.num_classes = int(num_classes)
         self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
         self.hff_style = hff_style
@@ -82,8 +84,9 @@ class AgainModel(keras.Model):
         """Builds every sublayer with one inference pass on zeros of ``input_shape``."""
         self.image_shape = tuple(int(d) for d in input_shape[1:])
         self.call(tf.zeros((1, *self.image_shape)), training=False)
-        if self.guide is not None:
-            self.guide.build(input_shape)
+        for extra in (self.guide, self.strategy):
+            if extra is not None:
+                extra.build(input_shape)
         self.built = True
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
@@ -133,6 +136,7 @@ class AgainModel(keras.Model):
             "std": self.std,
             "hff_style": self.hff_style,
             "guide": None if self.guide is None else keras.saving.serialize_keras_object(self.guide),
+            "strategy": None if self.strategy is None else keras.saving.serialize_keras_object(self.strategy),
         }
 
     # --- training -------------------------------------------------------------------------
@@ -150,6 +154,11 @@ class AgainModel(keras.Model):
         if self.backbone.use_ase:
             names.append("loss_aux")
         names += ["clean_accuracy", "robust_accuracy"]
+        if getattr(objective, "needs_strategy", False):
+            if tf.distribute.has_strategy():
+                raise ConfigError("las_at trains without tf.distribute (its strategy network's update "
+                                  "runs every few steps, inside the step): use --strategy default.")
+            names.append("strategy_reward")
         # Not model state (not saved with the weights); Keras resets them through ``metrics``.
         object.__setattr__(self, "_trackers", {n: keras.metrics.Mean(name=n) for n in names})
 
@@ -163,9 +172,25 @@ class AgainModel(keras.Model):
     def inference_fn(self):
         return lambda images: self.forward(images, training=False)
 
+    def target_variables(self) -> list:
+        """The variables the optimizer trains: all but LAS-AT's strategy network's."""
+        own = {id(v) for v in self.strategy.trainable_variables} if self.strategy is not None else set()
+        return [v for v in self.trainable_variables if id(v) not in own]
+
+    def batchnorm_statistics(self) -> list:
+        """Copies of the BN moving statistics (a look-ahead pass must leave them as they were)."""
+        return [(w, tf.identity(w.value)) for layer in self._flatten_layers()
+                if isinstance(layer, keras.layers.BatchNormalization) for w in layer.non_trainable_weights]
+
+    def restore_batchnorm_statistics(self, saved) -> None:
+        update_variables([w for w, _ in saved], [v for _, v in saved], mode="assign")
+
     def adversarial_examples(self, x, y):
         """x_adv for training: the objective's attack loss, model in inference mode."""
         objective = self.objective
+        if getattr(objective, "needs_strategy", False):
+            picks, _ = las.sample_strategies(self.strategy, x, training=False)
+            return las.strategy_examples(self, x, y, picks)
         reference = self.forward(x, training=False) if objective.needs_attack_reference else None
         a = self.attack
         tau = objective.early_stop_tau(self.optimizer.iterations)
@@ -198,6 +223,10 @@ class AgainModel(keras.Model):
             return self._train_step(data[0], data[1])
 
     def _train_step(self, x, y):
+        if getattr(self.objective, "needs_strategy", False):
+            reward = las.maybe_update_strategy(self, x, y)
+            updated = tf.cast(reward >= 0, tf.float32)  # -1: no strategy update at this step
+            self._trackers["strategy_reward"].update_state(reward, sample_weight=updated)
         x_adv = self.adversarial_examples(x, y)
         count = _global_count(x)
         delta = self._awp_perturbation(x, x_adv, y, count) if self.awp is not None else None
@@ -205,7 +234,7 @@ class AgainModel(keras.Model):
             terms = self.loss_terms(x, x_adv, y)
             loss = tf.reduce_sum(terms["loss"]) / count
             scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, else loss
-        variables = self.trainable_variables
+        variables = self.target_variables()
         grads = tape.gradient(scaled, variables)
         if delta is not None:
             update_variables(perturbable(variables), [-d for d in delta])
@@ -219,19 +248,14 @@ class AgainModel(keras.Model):
 
     def _awp_perturbation(self, x, x_adv, y, count):
         """Applies the AWP perturbation (zero during warm-up) and returns it for the restore."""
-        bn_stats = [
-            w for layer in self._flatten_layers()
-            if isinstance(layer, keras.layers.BatchNormalization)
-            for w in layer.non_trainable_weights
-        ]
-        saved = [tf.identity(w.value) for w in bn_stats]
+        saved = self.batchnorm_statistics()
 
         def proxy_loss():
             return tf.reduce_sum(self.loss_terms(x, x_adv, y)["loss"]) / count
 
         targets = perturbable(self.trainable_variables)
         delta = weight_perturbation(proxy_loss, targets, self.awp.gamma)
-        update_variables(bn_stats, saved, mode="assign")  # the proxy pass must not move BN stats
+        self.restore_batchnorm_statistics(saved)  # the proxy pass must not move BN stats
         active = tf.cast(self.optimizer.iterations >= self.awp.warmup_steps, tf.float32)
         delta = [active * d for d in delta]
         update_variables(targets, delta)
@@ -249,7 +273,7 @@ class AgainModel(keras.Model):
         adv, clean = self.forward(first, training=False), self.forward(x, training=False)
         guide = self.guide(x, training=False) if self.objective.needs_guide else None
         terms = self.objective.loss_terms(adv, clean, y, guide)
-        return self._record(terms, correct_predictions(clean.logits, y), robust)
+        return self._record(terms, correct_predictions(clean.logits, y), robust, training=False)
 
     def _eval_pgd(self, x, y, loss):
         a = self.eval_attack
@@ -257,13 +281,16 @@ class AgainModel(keras.Model):
         return pgd(self.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
                    norm=a.norm, init=a.init, loss=fn)
 
-    def _record(self, terms, clean_correct, robust_correct):
+    def _record(self, terms, clean_correct, robust_correct, training=True):
         """Updates every tracker; returning all of them lets Keras log cross-replica values."""
         for name, value in terms.items():
             self._trackers[name].update_state(value)
         self._trackers["clean_accuracy"].update_state(clean_correct)
         self._trackers["robust_accuracy"].update_state(robust_correct)
-        return keras_log_values({name: m.result() for name, m in self._trackers.items()})
+        logs = {name: m.result() for name, m in self._trackers.items()}
+        if not training:  # the strategy reward is a training quantity, not a validation one
+            logs.pop("strategy_reward", None)
+        return keras_log_values(logs)
 
 
 def _global_count(x):

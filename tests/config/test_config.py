@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from again_tf.config import (
@@ -116,3 +117,6 @@ def test_the_baselines_presets_carry_their_originals_settings():
         ("cas_pgd_at", 1.0, 2.0, 1e-4)
     assert (lbgat.method, lbgat.objective.lbgat_beta, lbgat.optim.lr_milestones) == ("lbgat", 0.0, (75, 90))
     assert all(c.model.backbone == "resnet18" for c in (fat, fat_trades, cas, lbgat))
+    las_at = get_preset("paper-las-at").objective
+    assert np.allclose(np.array(las_at.las_eps_scales) * 8, range(3, 16))
+    assert las_at.las_iterations == tuple(range(3, 15)) and las_at.las_reward_weights == (1.0, 4.0, 2.0)

@@ -47,6 +47,8 @@ def test_the_written_config_reproduces_the_run_config(tmp_path):
     (["--dataset", "imagenet"], "data.dataset: got 'imagenet'"),
     (["--data.source", "folder", "--data.data_dir", "/nonexistent"], "missing train-images-idx3-ubyte.gz"),
     (["--preset", "nope"], "preset: got 'nope'"),
+    (["--method", "las_at", "--strategy", "mirrored"], "las_at trains without tf.distribute"),
+    (["--method", "lbgat", "--again.ase", "true"], "lbgat does not combine with AGAIN, CAS or AWP"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, args, message):
     assert main(TINY + ["--output-dir", str(tmp_path)] + args) == 2
