@@ -2,13 +2,15 @@
 
     python -m training.analyze gap RUN [RUN ...] [--out gap.png]
     python -m training.analyze attribution RUN [RUN ...] [--images 8] [--n 256] [--method ig]
+    python -m training.analyze curves RUN [RUN ...] [--metrics val_robust_accuracy,...]
 
 ``gap`` draws the generalization curves a run recorded with ``--eval.gap_examples N``: (a)
 standard (clean accuracy on the training and the test subset) and (b) robust (PGD-10), per
 epoch, and prints the train-test gap at the best and the last epoch. ``attribution`` draws
 attribution maps (Integrated Gradients or Grad-CAM on the final ASE features) for the first test
 images, one column per run, prints the attribution span (mass span, effective support) on clean
-and PGD-10 inputs, and logs the grid to each run's TensorBoard.
+and PGD-10 inputs, and logs the grid to each run's TensorBoard. ``curves`` plots any
+``metrics.csv`` columns per epoch (e.g. to show that a schedule has converged).
 """
 
 from __future__ import annotations
@@ -94,6 +96,41 @@ def plot_gap(runs: list[Path], out: Path) -> str:
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     return "\n".join(summaries)
+
+
+def read_metrics(run: Path, metrics: list[str]) -> dict[str, np.ndarray]:
+    path = run / "metrics.csv"
+    if not path.is_file():
+        raise ConfigError(f"{run}: no metrics.csv; give a run folder written by training.train.")
+    rows = list(csv.DictReader(path.open()))
+    missing = [m for m in metrics if not rows or m not in rows[0]]
+    if missing:
+        allowed = ", ".join(c for c in (rows[0] if rows else {}) if c != "epoch")
+        raise ConfigError(f"{run}: metrics.csv has no {', '.join(missing)}; it has: {allowed}.")
+    out = {"epoch": np.array([int(r["epoch"]) + 1 for r in rows])}
+    out.update({m: np.array([float(r[m]) for r in rows]) for m in metrics})
+    return out
+
+
+def plot_curves(runs: list[Path], metrics: list[str], out: Path) -> str:
+    """One panel per metric, one line per run; prints each run's values per epoch."""
+    fig = Figure(figsize=(5.5 * len(metrics), 4))
+    axes = np.atleast_1d(fig.subplots(1, len(metrics)))
+    lines = []
+    for run in runs:
+        curves = read_metrics(run, metrics)
+        for ax, metric in zip(axes, metrics):
+            ax.plot(curves["epoch"], curves[metric], marker="o", label=run.name)
+            values = " ".join(f"{v:.4f}" for v in curves[metric])
+            lines.append(f"{run.name} {metric} by epoch: {values}")
+    for ax, metric in zip(axes, metrics):
+        ax.set(title=metric, xlabel="epoch", ylabel=metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    return "\n".join(lines)
 
 
 def grad_cam_layers(model) -> tuple[str, ...]:
@@ -198,6 +235,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                      help="Grad-CAM layer: an AGAIN site (block, features); default the last site")
     att.add_argument("--checkpoint", default="last", choices=["last", "best_robust"])
     att.add_argument("--out", type=Path, default=Path("attribution.png"))
+    cur = sub.add_parser("curves", help="metrics.csv columns per epoch of one or several runs")
+    cur.add_argument("runs", nargs="+", type=Path)
+    cur.add_argument("--metrics", default="val_clean_accuracy,val_robust_accuracy",
+                     help="comma-separated metrics.csv columns")
+    cur.add_argument("--out", type=Path, default=Path("curves.png"))
     return parser.parse_args(argv)
 
 
@@ -206,6 +248,9 @@ def main(argv=None) -> int:
     try:
         if args.command == "gap":
             print(plot_gap(args.runs, args.out) + f"\nWritten to {args.out}")
+        elif args.command == "curves":
+            metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+            print(plot_curves(args.runs, metrics, args.out) + f"\nWritten to {args.out}")
         else:
             if args.images < 1 or args.n < 1:
                 raise ConfigError(f"--images and --n must be >= 1, got {args.images} and {args.n}.")

@@ -154,7 +154,7 @@ class AgainModel(keras.Model):
         if self.backbone.use_ase:
             names.append("loss_aux")
         names += ["clean_accuracy", "robust_accuracy"]
-        if getattr(objective, "needs_strategy", False):
+        if objective.needs_strategy:
             if tf.distribute.has_strategy():
                 raise ConfigError("las_at trains without tf.distribute (its strategy network's update "
                                   "runs every few steps, inside the step): use --strategy default.")
@@ -188,7 +188,7 @@ class AgainModel(keras.Model):
     def adversarial_examples(self, x, y):
         """x_adv for training: the objective's attack loss, model in inference mode."""
         objective = self.objective
-        if getattr(objective, "needs_strategy", False):
+        if objective.needs_strategy:
             picks, _ = las.sample_strategies(self.strategy, x, training=False)
             return las.strategy_examples(self, x, y, picks)
         reference = self.forward(x, training=False) if objective.needs_attack_reference else None
@@ -223,7 +223,7 @@ class AgainModel(keras.Model):
             return self._train_step(data[0], data[1])
 
     def _train_step(self, x, y):
-        if getattr(self.objective, "needs_strategy", False):
+        if self.objective.needs_strategy:
             reward = las.maybe_update_strategy(self, x, y)
             updated = tf.cast(reward >= 0, tf.float32)  # -1: no strategy update at this step
             self._trackers["strategy_reward"].update_state(reward, sample_weight=updated)

@@ -24,6 +24,7 @@ class Objective(abc.ABC):
     needs_clean_forward = False  # the training loss uses F(x) as well as F(x_adv)
     needs_attack_reference = False  # the attack loss compares with F(x) (TRADES' KL)
     needs_guide = False  # the training loss uses a guide network's logits on x (LBGAT)
+    needs_strategy = False  # a strategy network picks each example's attack (LAS-AT)
     step_noise = 0.0  # std of Gaussian noise added to each training-attack step (FAT's omega)
 
     def __init__(self, beta_aux: float = 2.0, attack_aux: bool = True):

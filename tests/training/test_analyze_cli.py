@@ -84,3 +84,16 @@ def test_runs_of_different_data_sets_and_unknown_layers_are_clear_errors(gap_run
     assert "different data sets (gap: fashion_mnist, other: mnist)" in capsys.readouterr().err
     assert analyze(["attribution", str(gap_run), "--method", "gradcam", "--layer", "conv7"]) == 2
     assert "--layer: got 'conv7'; allowed for gap: features, block" in capsys.readouterr().err
+
+
+def test_analyze_curves_plots_metrics_and_names_the_columns_it_lacks(gap_run, tmp_path, capsys):
+    out = tmp_path / "curves.png"
+    assert analyze(["curves", str(gap_run), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert out.stat().st_size > 10_000 and "gap val_robust_accuracy by epoch: " in printed
+    values = printed.split("val_robust_accuracy by epoch: ")[1].splitlines()[0].split()
+    rows = list(csv.DictReader((gap_run / "metrics.csv").open()))
+    expected = [float(r["val_robust_accuracy"]) for r in rows]
+    assert [float(v) for v in values] == pytest.approx(expected, abs=1e-4)
+    assert analyze(["curves", str(gap_run), "--metrics", "val_aa"]) == 2
+    assert "metrics.csv has no val_aa; it has: " in capsys.readouterr().err
