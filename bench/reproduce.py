@@ -7,8 +7,11 @@ table (rows = methods, columns = Clean, PGD-10, ..., AA; mean and min-max over s
 Each cell (a row and a seed) is ``python -m training.train`` then ``python -m training.evaluate``
 in its own run folder, as subprocesses; ``cell.json`` marks it finished, so re-running the
 command skips finished cells, re-evaluates (``--resume``) a cell whose training finished, and
-retrains a cell whose training was interrupted. ``--max-cells K`` stops after K cells run in
-this call (to fit a time budget). The grid file (JSON):
+retrains a cell whose training was interrupted. With ``--results-dir`` the results are copied
+there after every cell, and a cell whose ``cell.json`` is there counts as finished even when its
+run folder is gone (a grid that spans several machines or fresh checkouts keeps only the results
+folder). ``--max-cells K`` stops after K cells run in this call (to fit a time budget). The grid
+file (JSON):
 
     {"name": "...", "preset": "quickstart", "overrides": {"optim.epochs": 10},
      "seeds": [0, 1], "evaluate": {"attacks": "clean,pgd10,aa", "n": 1000, "batch_size": 500},
@@ -235,11 +238,19 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def finished_summary(cell: Cell, root: Path, results_dir: Path | None) -> Path | None:
+    """The cell's ``cell.json``: in its run folder, else in the results folder, else None."""
+    for path in (root / cell.id / "cell.json", results_dir / cell.id / "cell.json" if results_dir else None):
+        if path is not None and path.is_file():
+            return path
+    return None
+
+
 def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
     """Every finished cell's summary; writes results.csv and table.md to the grid folder (and
     copies them with the per-cell raw files to ``results_dir``)."""
-    summaries = [json.loads((root / c.id / "cell.json").read_text())
-                 for c in grid.cells if (root / c.id / "cell.json").is_file()]
+    paths = [finished_summary(c, root, results_dir) for c in grid.cells]
+    summaries = [json.loads(p.read_text()) for p in paths if p is not None]
     specs = columns(grid)
     with (root / "results.csv").open("w", newline="") as f:
         writer = csv.writer(f)
@@ -306,7 +317,7 @@ def main(argv=None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     ran = 0
     for cell in grid.cells:
-        if args.only and cell.row not in args.only or (root / cell.id / "cell.json").is_file():
+        if args.only and cell.row not in args.only or finished_summary(cell, root, args.results_dir):
             continue
         if args.max_cells is not None and ran >= args.max_cells:
             break
@@ -317,6 +328,7 @@ def main(argv=None) -> int:
         summary = run_cell(grid, cell, root, sys.executable)
         ran += 1
         print(_done_line(summary), flush=True)
+        gather(grid, root, args.results_dir)  # a later kill loses no finished cell
     summaries = gather(grid, root, args.results_dir)
     print(f"{len(summaries)}/{len(grid.cells)} cells finished; table in {root / 'table.md'}")
     return 0

@@ -3,6 +3,7 @@
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,11 @@ def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     assert (results / "hff-only-s0" / "metrics.csv").is_file()
     assert (results / "pgd-at-s0" / "extra_per_example.csv").is_file()
     assert json.loads((root / "pgd-at-s0" / "cell.json").read_text())["examples"] == {"main": 32, "extra": 16}
+    shutil.rmtree(root)  # a fresh checkout keeps only the results folder: nothing is run again
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "training" not in out and "2/2 cells finished" in out
+    assert list(csv.DictReader((results / "results.csv").open())) == rows
 
 
 @pytest.mark.parametrize("path", sorted(Path("bench/grids").glob("*.json")), ids=lambda p: p.stem)
