@@ -7,11 +7,11 @@ table (rows = methods, columns = Clean, PGD-10, ..., AA; mean and min-max over s
 Each cell (a row and a seed) is ``python -m training.train`` then ``python -m training.evaluate``
 in its own run folder, as subprocesses; ``cell.json`` marks it finished, so re-running the
 command skips finished cells, re-evaluates (``--resume``) a cell whose training finished, and
-retrains a cell whose training was interrupted. With ``--results-dir`` the results are copied
-there after every cell, and a cell whose ``cell.json`` is there counts as finished even when its
-run folder is gone (a grid that spans several machines or fresh checkouts keeps only the results
-folder). ``--max-cells K`` stops after K cells run in this call (to fit a time budget). The grid
-file (JSON):
+resumes a cell whose training was interrupted (``training.train`` continues from its state).
+With ``--results-dir`` the results are copied there after every cell, and a cell whose
+``cell.json`` is there counts as finished even when its run folder is gone (a grid that spans
+several machines or fresh checkouts keeps only the results folder). ``--max-cells K`` stops
+after K cells run in this call (to fit a time budget). The grid file (JSON):
 
     {"name": "...", "preset": "quickstart", "overrides": {"optim.epochs": 10},
      "seeds": [0, 1], "evaluate": {"attacks": "clean,pgd10,aa", "n": 1000, "batch_size": 500},
@@ -185,9 +185,9 @@ def _run(command: list[str], log: Path) -> float:
 def run_cell(grid: Grid, cell: Cell, root: Path, python: str) -> dict:
     """Trains (unless a finished training is there) and evaluates one cell; writes cell.json."""
     run_dir, timing = root / cell.id, root / f"{cell.id}.train_seconds"
+    resumed = False
     if not (run_dir / "final.json").is_file():
-        if run_dir.exists():  # an interrupted training: start it again
-            shutil.rmtree(run_dir)
+        resumed = (run_dir / "checkpoints" / "state").is_dir()  # training.train continues it
         seconds = _run(train_command(grid, cell, root, python), root / f"{cell.id}.train.log")
         timing.write_text(f"{seconds:.1f}\n")
     train_seconds = float(timing.read_text()) if timing.is_file() else float("nan")
@@ -201,7 +201,8 @@ def run_cell(grid: Grid, cell: Cell, root: Path, python: str) -> dict:
     summary = {"row": cell.row, "group": cell.group, "method": cell.method, "seed": cell.seed,
                "overrides": {**grid.overrides, **cell.overrides}, "accuracy": accuracy,
                "examples": examples, "train_seconds": round(train_seconds, 1),
-               "eval_seconds": round(eval_seconds, 1), "warnings": warnings}
+               "eval_seconds": round(eval_seconds, 1), "warnings": warnings,
+               "train_resumed": resumed}  # then train_seconds is the last attempt's only
     (run_dir / "cell.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 

@@ -46,10 +46,22 @@ def read_gap(run: Path) -> dict[str, np.ndarray]:
     if not rows or any(c not in rows[0] for c in GAP_COLUMNS):
         raise ConfigError(f"{run}: metrics.csv has no gap curves; train with --eval.gap_examples 512 "
                           "(clean and PGD-10 accuracy on fixed train/test subsets each epoch).")
-    rows = [r for r in rows if r["gap_train_clean"] not in ("", "nan")]
-    out = {"epoch": np.array([int(r["epoch"]) + 1 for r in rows])}
-    out.update({c: np.array([float(r[c]) for r in rows]) for c in GAP_COLUMNS})
+    values = np.array([[_number(r[c]) for c in GAP_COLUMNS] for r in rows])
+    measured = np.isfinite(values).all(axis=1)  # NaN (or empty, NA) on epochs gap_every skipped
+    if not measured.any():
+        raise ConfigError(f"{run}: metrics.csv has gap columns but no epoch measured them; train "
+                          "for at least --eval.gap_every epochs.")
+    out = {"epoch": np.array([int(r["epoch"]) + 1 for r in rows])[measured]}
+    out.update({c: values[measured, i] for i, c in enumerate(GAP_COLUMNS)})
     return out
+
+
+def _number(text: str | None) -> float:
+    """A metrics.csv cell as a float, NaN for a value the epoch did not log ("", "NA", "nan")."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def gap_summary(name: str, curves: dict) -> str:

@@ -44,7 +44,8 @@ from again_tf.evaluation import (
     write_outputs,
 )
 
-METHOD_WORDS = {"again": "AGAIN", "awp": "AWP", "pgd_at": "PGD-AT", "trades": "TRADES", "mart": "MART"}
+METHOD_WORDS = {"again": "AGAIN", "awp": "AWP", "cas": "CAS", "pgd_at": "PGD-AT", "trades": "TRADES",
+                "mart": "MART", "fat_trades": "FAT-TRADES", "las_at": "LAS-AT"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -75,7 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def method_label(method: str) -> str:
     """``again_awp_pgd_at`` -> ``AGAIN-AWP-PGD-AT``, as the seed's table names rows."""
     words, rest = [], method
-    for prefix in ("again_", "awp_"):
+    for prefix in ("again_", "awp_", "cas_"):
         if rest.startswith(prefix):
             words.append(METHOD_WORDS[prefix[:-1]])
             rest = rest[len(prefix):]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import shutil
 import sys
 import tempfile
@@ -131,6 +132,30 @@ def monitor_callbacks(config: RunConfig, data, run_dir: Path) -> list[keras.call
         ([AttributionSpan(*args, e.span_every)] if e.span_every else [])
 
 
+class MetricsCSV(keras.callbacks.CSVLogger):
+    """Appends in the columns of an existing metrics.csv header (a resumed run): CSVLogger takes
+    them from the first epoch's logs, and rows of other keys would misalign with the header."""
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        path = Path(self.filename)
+        with path.open() as f:
+            header = next(csv.reader(f), None)
+        if header:
+            self.keys = header[1:]
+
+
+class FiniteTensorBoard(keras.callbacks.TensorBoard):
+    """Leaves out the NaN the gap and span callbacks log on the epochs they skip (no NaN points);
+    any other NaN (a diverged loss) is still written."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        def skipped(key, value):
+            return key.startswith(("gap_", "span_")) and isinstance(value, float) and math.isnan(value)
+
+        super().on_epoch_end(epoch, {k: v for k, v in (logs or {}).items() if not skipped(k, v)})
+
+
 def callbacks(run_dir: Path, config: RunConfig, data, first_epoch: int) -> list[keras.callbacks.Callback]:
     """Order matters: the callbacks that add to the epoch logs come before CSV and TensorBoard,
     and the training state is saved last, once the epoch's logs and checkpoints exist."""
@@ -146,8 +171,8 @@ def callbacks(run_dir: Path, config: RunConfig, data, first_epoch: int) -> list[
         LearningRateLogger(),
         *gap_callback(config, data, run_dir),
         *monitor_callbacks(config, data, run_dir),
-        keras.callbacks.CSVLogger(str(run_dir / "metrics.csv"), append=True),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
+        MetricsCSV(str(run_dir / "metrics.csv"), append=True),
+        FiniteTensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
         keras.callbacks.ModelCheckpoint(str(checkpoints / "last.keras")),
         best,
         PreemptionCheckpoint(state_dir(run_dir), config.runtime.checkpoint_every),

@@ -11,8 +11,14 @@ import tensorflow as tf
 from again_tf.analysis import effective_support, integrated_gradients, mass_span, pixel_map
 from again_tf.callbacks.adversarial_images import adversarial_examples
 
+KEYS = tuple(f"span_{name}_{kind}" for name in ("mass_span", "effective_support")
+             for kind in ("clean", "pgd10"))
+
 
 class AttributionSpan(keras.callbacks.Callback):
+    """Logs ``span_<measure>_<kind>`` every ``every`` epochs, NaN on the others (so that CSVLogger,
+    which fixes its columns from the first epoch, keeps them)."""
+
     def __init__(self, images, labels, eps: float, step_size: float, log_dir: str | Path, every: int,
                  ig_steps: int = 16):
         super().__init__()
@@ -28,6 +34,8 @@ class AttributionSpan(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
+            if logs is not None:
+                logs.update(dict.fromkeys(KEYS, float("nan")))
             return
         x_adv = adversarial_examples(self.model, self.images, self.labels, self.eps, self.step_size)
         with self.writer.as_default():

@@ -29,7 +29,7 @@ def fixed_subset(arrays, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]
 
 class GeneralizationGap(keras.callbacks.Callback):
     """Logs ``gap_<split>_clean`` and ``gap_<split>_pgd10`` (worst case through the ASE heads, as
-    ``training.evaluate`` measures it) for split in train, test."""
+    ``training.evaluate`` measures it) for split in train, test; NaN on the epochs ``every`` skips."""
 
     def __init__(self, splits: dict, settings: EvalSettings, image_shape, log_dir: str | Path | None,
                  every: int = 1):
@@ -50,8 +50,13 @@ class GeneralizationGap(keras.callbacks.Callback):
             robust.append(gradient_columns(target, PGD, self.settings, xb, yb, use_aux)[PGD.name])
         return float(np.concatenate(clean).mean()), float(np.concatenate(robust).mean())
 
+    def keys(self) -> list[str]:
+        return [f"gap_{name}_{kind}" for name in self.splits for kind in ("clean", "pgd10")]
+
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
+            if logs is not None:  # NaN, not absent: CSVLogger fixes its columns from the first epoch
+                logs.update(dict.fromkeys(self.keys(), float("nan")))
             return
         for name, (x, y) in self.splits.items():
             clean, robust = self.measure(x, y)

@@ -51,21 +51,22 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(dims)
 
 
-def load_idx_folder(folder: str | Path, num_classes: int = 10):
-    """``((x_train, y_train), (x_test, y_test))`` as uint8 ``[N, 28, 28, 1]`` and int64 labels."""
+def load_idx_folder(folder: str | Path, num_classes: int = 10, splits: tuple[str, ...] = ("train", "test")):
+    """``((x_train, y_train), (x_test, y_test))`` as uint8 ``[N, 28, 28, 1]`` and int64 labels
+    (one pair per entry of ``splits``; the other split's files are not read)."""
     folder = Path(folder)
-    missing = [name for name in FASHION_FILES.values() if not (folder / name).is_file()]
+    wanted = {key: name for key, name in FASHION_FILES.items() if key.split("_")[0] in splits}
+    missing = [name for name in wanted.values() if not (folder / name).is_file()]
     if missing:
         raise DataError(
             f"{folder}: missing {', '.join(missing)}. Install Debian's dataset-fashion-mnist "
             f"(apt-get install dataset-fashion-mnist) or point data.data_dir at a folder with "
             f"the four IDX .gz files."
         )
-    arrays = {}
-    for key, name in FASHION_FILES.items():
-        arrays[key] = read_idx(folder / name, IMAGE_MAGIC if "images" in key else LABEL_MAGIC)
-    splits = []
-    for split in ("train", "test"):
+    arrays = {key: read_idx(folder / name, IMAGE_MAGIC if "images" in key else LABEL_MAGIC)
+              for key, name in wanted.items()}
+    out = []
+    for split in splits:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.shape[0] != labels.shape[0]:
             raise DataError(
@@ -73,5 +74,5 @@ def load_idx_folder(folder: str | Path, num_classes: int = 10):
             )
         if labels.size and labels.max() >= num_classes:
             raise DataError(f"{folder}: {split} labels reach {labels.max()}, beyond {num_classes} classes.")
-        splits.append((images[..., None], labels.astype(np.int64)))
-    return tuple(splits)
+        out.append((images[..., None], labels.astype(np.int64)))
+    return tuple(out)

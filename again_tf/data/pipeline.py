@@ -77,7 +77,7 @@ class DataBundle:
     info: DatasetInfo
     train: tf.data.Dataset  # the endless training stream from step 0 (see ``train_from``)
     val: tf.data.Dataset  # per-epoch validation: a test subset, or held-out training examples
-    test: tf.data.Dataset
+    test: tf.data.Dataset | None  # None when the test split was not read (tuning)
     train_size: int
     test_size: int
     train_arrays: tuple[np.ndarray, np.ndarray] | None = None  # uint8 images, labels (analysis)
@@ -107,16 +107,24 @@ def _hold_out(arrays, count: int, seed: int):
     return (x[keep], y[keep]), (x[held], y[held])
 
 
-def load_data(config: DataConfig, seed: int = 0) -> DataBundle:
-    """Loads the configured data set and builds the train, validation and test pipelines."""
+def load_data(config: DataConfig, seed: int = 0, read_test: bool = True) -> DataBundle:
+    """Loads the configured data set and builds the train, validation and test pipelines.
+
+    ``read_test=False`` (tuning) never reads the test split: validation is then the
+    ``holdout_examples`` held out from training, and ``test`` is None.
+    """
     info = dataset_info(config.dataset)
-    train, test = load_arrays(info, config.source, config.data_dir)
+    if not read_test and not config.holdout_examples:
+        raise DataError("without the test split, validation needs data.holdout_examples > 0.")
+    arrays = load_arrays(info, config.source, config.data_dir, ("train", "test") if read_test else ("train",))
+    train = arrays[0]
     if tuple(train[0].shape[1:]) != info.image_shape:
         raise DataError(
             f"{config.dataset}: images have shape {train[0].shape[1:]}, expected {info.image_shape}."
         )
-    train, val, test = _take(train, config.train_examples), _take(test, config.val_examples), \
-        _take(test, config.test_examples)
+    train = _take(train, config.train_examples)
+    test = _take(arrays[1], config.test_examples) if read_test else None
+    val = _take(arrays[1], config.val_examples) if read_test else None
     if config.holdout_examples:
         train, val = _hold_out(train, config.holdout_examples, seed)
     if len(train[0]) < config.batch_size:
@@ -129,9 +137,9 @@ def load_data(config: DataConfig, seed: int = 0) -> DataBundle:
         info=info,
         train=make_dataset(*train, config.batch_size, True, aug, seed),
         val=make_dataset(*val, config.batch_size, False),
-        test=make_dataset(*test, config.batch_size, False),
+        test=None if test is None else make_dataset(*test, config.batch_size, False),
         train_size=len(train[0]),
-        test_size=len(test[0]),
+        test_size=0 if test is None else len(test[0]),
         train_arrays=train,
         test_arrays=test,
         batch_size=config.batch_size,

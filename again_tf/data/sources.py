@@ -14,13 +14,18 @@ from again_tf.errors import DataError
 Arrays = tuple[np.ndarray, np.ndarray]
 
 
-def load_tfds(info: DatasetInfo, data_dir: str | None = None, download: bool = True):
-    """Loads train and test splits fully into memory (uint8 images, int64 labels)."""
+SPLITS = ("train", "test")
+
+
+def load_tfds(info: DatasetInfo, data_dir: str | None = None, download: bool = True,
+              splits: tuple[str, ...] = SPLITS):
+    """Loads the splits (``train``, ``test``) fully into memory (uint8 images, int64 labels)."""
     import tensorflow_datasets as tfds
 
+    names = {"train": "train", "test": info.test_split}
     try:
-        splits = tfds.load(
-            info.tfds_name, split=["train", info.test_split], as_supervised=True, batch_size=-1,
+        loaded = tfds.load(
+            info.tfds_name, split=[names[s] for s in splits], as_supervised=True, batch_size=-1,
             data_dir=data_dir, download=download,
         )
     except Exception as err:  # tfds raises many types (network, missing files, checksums)
@@ -37,14 +42,19 @@ def load_tfds(info: DatasetInfo, data_dir: str | None = None, download: bool = T
             f"network reaches the data set's host, or copy a prepared tfds folder and set "
             f"data.data_dir to it.{hint}"
         ) from None
-    return tuple((np.asarray(x), np.asarray(y).astype(np.int64)) for x, y in splits)
+    return tuple((np.asarray(x), np.asarray(y).astype(np.int64)) for x, y in loaded)
 
 
-def load_arrays(info: DatasetInfo, source: str = "auto", data_dir: str | None = None):
-    """``((x_train, y_train), (x_test, y_test))`` for the data set, from the configured source.
+def load_arrays(info: DatasetInfo, source: str = "auto", data_dir: str | None = None,
+                splits: tuple[str, ...] = SPLITS):
+    """``((x_train, y_train), (x_test, y_test))`` for the data set, from the configured source;
+    ``splits=("train",)`` reads the training split only (tuning never touches the test split).
 
     ``auto`` reads Fashion-MNIST from its IDX folder when the folder exists, else uses tfds.
     """
+    unknown = sorted(set(splits) - set(SPLITS))
+    if unknown or not splits:
+        raise ValueError(f"splits: got {list(splits)}; allowed: a non-empty subset of {list(SPLITS)}.")
     if source == "folder" or (source == "auto" and info.name == "fashion_mnist"):
         if info.name != "fashion_mnist":
             raise DataError(
@@ -53,6 +63,6 @@ def load_arrays(info: DatasetInfo, source: str = "auto", data_dir: str | None = 
             )
         folder = Path(data_dir or FASHION_MNIST_DIR)
         if source == "folder" or folder.is_dir():
-            return load_idx_folder(folder, info.num_classes)
-        return load_tfds(info, None)
-    return load_tfds(info, data_dir)
+            return load_idx_folder(folder, info.num_classes, splits)
+        return load_tfds(info, None, splits=splits)
+    return load_tfds(info, data_dir, splits=splits)

@@ -37,16 +37,20 @@ def strategy_reward(model, x, y, x_adv):
     o, a = model.objective, model.attack
     hardness = tf.minimum(tf.reduce_mean(o.attack_base(model(x_adv, training=False), y, None)), 10.0)
     variables, saved_stats = model.target_variables(), model.batchnorm_statistics()
+    saved = [tf.identity(v) for v in variables]  # restored exactly: w + d - d is not always w
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean(model.loss_terms(x, x_adv, y)["loss"])
     lr = tf.cast(model.optimizer.learning_rate, tf.float32)
     delta = [-lr * (g + model.weight_decay * v) for g, v in zip(tape.gradient(loss, variables), variables)]
     update_variables(variables, delta)
-    model.restore_batchnorm_statistics(saved_stats)  # the copy's step must not move BN statistics
-    x_eval = pgd(model.inference_fn(), x, y, eps=a.eps, step_size=a.eps / 4, steps=10, restarts=2)
+    # The release evaluates a stepped copy of the target, BN statistics moved by the step
+    # included; its PGD leaves an example at the first iterate that fools the model.
+    x_eval = pgd(model.inference_fn(), x, y, eps=a.eps, step_size=a.eps / 4, steps=10, restarts=2,
+                 keep_found=True)
     robust = tf.reduce_mean(correct_predictions(model(x_eval, training=False), y))
     clean = tf.reduce_mean(correct_predictions(model(x, training=False), y))
-    update_variables(variables, [-d for d in delta])
+    update_variables(variables, saved, mode="assign")
+    model.restore_batchnorm_statistics(saved_stats)  # the copy's step must not move ours
     w = o.reward_weights
     return w[0] * hardness + w[1] * robust + w[2] * clean
 

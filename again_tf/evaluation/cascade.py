@@ -30,7 +30,9 @@ def cascade(logits_fn: Callable, x: tf.Tensor, y: tf.Tensor,
         else:
             index = tf.where(correct > 0)[:, 0]
             xs, ys = tf.gather(x, index), tf.gather(y, index)
-            still = correct_predictions(logits_fn(attack(xs, ys)), ys)
+            attacked = lambda xs=xs, ys=ys, attack=attack: correct_predictions(logits_fn(attack(xs, ys)), ys)
+            # No survivors: no call (Keras layers refuse an empty batch in eager mode).
+            still = tf.cond(tf.size(index) > 0, attacked, lambda: tf.zeros([0], tf.float32))
             correct = tf.tensor_scatter_nd_update(correct, index[:, None], still)
         results.append(correct)
     return results

@@ -7,7 +7,9 @@ schedule), anchors the robust model's logits on x_adv to its own logits on x:
 
 The MSE is the mean over classes (PyTorch's ``MSELoss`` averages over batch and classes; we
 average over the batch later), its gradient reaches both networks, and x_adv comes from TRADES'
-KL attack (start x + 0.001 N(0, 1)). beta = 0 is "LBGAT0", the original's CIFAR-10 setting.
+KL attack (start x + 0.001 N(0, 1)). beta = 0 is "LBGAT0", the original's CIFAR-10 setting;
+the robust model still runs on x in training mode then, as the original does, so that its
+BatchNorm statistics see clean batches as well as adversarial ones.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ class LBGAT(Objective):
     default_init = "normal"
     needs_attack_reference = True
     needs_guide = True
+    needs_clean_forward = True  # for the KL term, and for BN statistics on clean data at beta 0
 
     def __init__(self, beta: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.beta = float(beta)
-        self.needs_clean_forward = self.beta > 0.0
 
     def base_terms(self, logits_adv, logits_clean, labels, guide_logits=None):
         if guide_logits is None:

@@ -74,3 +74,14 @@ def test_holdout_validates_on_training_examples_never_on_the_test_split():
     assert not any(h in train_rows for h in held) and not any(h in test_rows for h in held)
     with pytest.raises(DataError, match="holdout_examples=600 leaves no training data"):
         load_data(DataConfig(dataset="fashion_mnist", train_examples=600, holdout_examples=600), seed=3)
+
+
+def test_without_the_test_split_validation_is_the_holdout_and_test_is_none():
+    config = DataConfig(dataset="fashion_mnist", train_examples=600, holdout_examples=100, batch_size=50)
+    with_test, without = load_data(config, seed=3), load_data(config, seed=3, read_test=False)
+    assert without.test is None and without.test_arrays is None and without.test_size == 0
+    np.testing.assert_array_equal(without.train_arrays[0], with_test.train_arrays[0])
+    val = [np.concatenate([x.numpy() for x, _ in d.val]) for d in (with_test, without)]
+    np.testing.assert_array_equal(*val)
+    with pytest.raises(DataError, match="validation needs data.holdout_examples > 0"):
+        load_data(DataConfig(dataset="fashion_mnist"), read_test=False)

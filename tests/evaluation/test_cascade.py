@@ -30,6 +30,13 @@ def test_cascade_works_traced_and_with_no_survivors():
     traced = tf.function(lambda a, b: cascade(_logits_fn, a, b, [everything, everything])[-1])
     np.testing.assert_array_equal(traced(x, y).numpy(), [0, 0])
 
+    def never_empty(xs, ys):
+        assert len(xs) > 0, "an attack got an empty batch"
+        return xs
+
+    eager = cascade(_logits_fn, x, y, [everything, never_empty, never_empty])
+    np.testing.assert_array_equal(eager[-1].numpy(), [0, 0])
+
 
 def test_correct_predictions_reshapes_labels():
     logits = tf.constant([[0.0, 1.0], [2.0, 0.0]])

@@ -50,3 +50,20 @@ def test_the_strategy_network_gets_a_gradient_every_interval_steps_only():
         assert all(not np.allclose(a, b) for a, b in zip(target_before, target()))
         assert (logs["strategy_reward"] > 0) == (i != 1)
     assert moved == [True, False, True]
+
+
+def test_the_reward_is_the_capped_hardness_and_the_look_ahead_step_is_taken_back():
+    model, _ = _model(**{"objective.las_reward_weights": "1,0,0"})
+    x, y, _, _ = fashion(32, 1)
+    x, y = tf.constant(x), tf.constant(y)
+    x_adv = tf.clip_by_value(x + 0.1 * tf.sign(tf.random.normal(x.shape)), 0.0, 1.0)
+    logits = model(x_adv, training=False).numpy().astype(np.float64)
+    log_p = logits - logits.max(1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+    hardness = min(-log_p[np.arange(32), y.numpy()].mean(), 10.0)  # the attack's plain CE
+    before = [w.numpy().copy() for w in model.weights]  # BN moving statistics included
+    reward = las.strategy_reward(model, x, y, x_adv)
+    np.testing.assert_allclose(float(reward), hardness, rtol=1e-4)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(before, model.weights))
+    model.objective.reward_weights = (0.0, 0.0, 1.0)  # clean accuracy of the stepped copy
+    assert 0.0 <= float(las.strategy_reward(model, x, y, x_adv)) <= 1.0

@@ -1,5 +1,6 @@
 import csv
 import json
+import math
 import re
 
 import pytest
@@ -7,6 +8,8 @@ import tensorflow as tf
 
 from tests.training.test_train_cli import TINY
 from training.analyze import main as analyze
+from training.analyze import read_gap
+from training.train import MetricsCSV
 from training.train import main as train
 
 
@@ -19,12 +22,33 @@ def gap_run(tmp_path_factory):
     return root / "gap"
 
 
-def _tags(folder):
-    tags = set()
+@pytest.fixture(scope="module")
+def sparse_gap_run(tmp_path_factory):
+    """Gap measured every 2nd of 4 epochs: the skipped epochs' columns must still reach metrics.csv."""
+    root = tmp_path_factory.mktemp("sparse")
+    args = ["--epochs", "4", "--eval.gap_examples", "16", "--eval.gap_every", "2"]
+    assert train(TINY + ["--output-dir", str(root), "--name", "sparse"] + args) == 0
+    return root / "sparse"
+
+
+def _scalars(folder):
+    """{tag: {step: value}} of the event files in ``folder``."""
+    found = {}
     for path in folder.glob("events.out.tfevents.*"):
         for event in tf.compat.v1.train.summary_iterator(str(path)):
-            tags.update(v.tag for v in event.summary.value)
-    return tags
+            for v in event.summary.value:
+                array = tf.make_ndarray(v.tensor) if v.HasField("tensor") else None
+                scalar = array is not None and array.shape == () and array.dtype.kind == "f"
+                found.setdefault(v.tag, {})[event.step] = float(array) if scalar else None
+    return found
+
+
+def _tags(folder):
+    return set(_scalars(folder))
+
+
+def _missing(text):
+    return text in ("", "NA") or math.isnan(float(text))
 
 
 def test_gap_curves_are_in_metrics_csv_and_paired_in_tensorboard(gap_run):
@@ -35,6 +59,44 @@ def test_gap_curves_are_in_metrics_csv_and_paired_in_tensorboard(gap_run):
             assert 0.0 <= float(row[f"gap_{split}_pgd10"]) <= float(row[f"gap_{split}_clean"]) <= 1.0
     for split in ("gap_train", "gap_test"):
         assert {"gap/clean_accuracy", "gap/pgd10_accuracy"} <= _tags(gap_run / "tensorboard" / split)
+
+
+def test_span_columns_are_nan_on_skipped_epochs_and_tensorboard_skips_them(gap_run):
+    rows = list(csv.DictReader((gap_run / "metrics.csv").open()))
+    columns = [f"span_{m}_{k}" for m in ("mass_span", "effective_support") for k in ("clean", "pgd10")]
+    assert all(_missing(rows[0][c]) for c in columns)  # span_every 2: epoch 1 skipped
+    assert all(0.0 < float(rows[1][c]) <= 1.0 for c in columns)
+    train_board = _scalars(gap_run / "tensorboard" / "train")
+    assert all(set(train_board[f"epoch_{c}"]) == {1} for c in columns)  # Keras' steps count from 0
+    assert set(_scalars(gap_run / "tensorboard" / "span")["span/mass_span_clean"]) == {2}
+
+
+def test_sparse_gap_columns_reach_metrics_csv_and_analyze_uses_measured_epochs(sparse_gap_run, tmp_path,
+                                                                                capsys):
+    rows = list(csv.DictReader((sparse_gap_run / "metrics.csv").open()))
+    assert len(rows) == 4
+    for row, measured in zip(rows, (False, True, False, True)):
+        for column in ("gap_train_clean", "gap_test_clean", "gap_train_pgd10", "gap_test_pgd10"):
+            assert _missing(row[column]) != measured, (row["epoch"], column)
+    curves = read_gap(sparse_gap_run)
+    assert list(curves["epoch"]) == [2, 4]
+    assert all(math.isfinite(v) for values in curves.values() for v in values)
+    assert analyze(["gap", str(sparse_gap_run), "--out", str(tmp_path / "gap.png")]) == 0
+    printed = capsys.readouterr().out
+    assert "last (epoch 4)" in printed and re.search(r"best \(epoch [24]\)", printed)
+    assert "nan" not in printed
+    assert set(_scalars(sparse_gap_run / "tensorboard" / "gap_test")["gap/pgd10_accuracy"]) == {2, 4}
+
+
+def test_metrics_csv_appends_in_the_columns_of_its_header(tmp_path):
+    """A resumed run whose first epoch logs other keys than the header must not shift columns."""
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,a,b\n0,1.0,2.0\n")
+    logger = MetricsCSV(str(path), append=True)
+    logger.on_train_begin()
+    logger.on_epoch_end(1, {"b": 4.0, "c": 5.0})
+    logger.on_train_end()
+    assert path.read_text().splitlines() == ["epoch,a,b", "0,1.0,2.0", "1,NA,4.0"]
 
 
 def test_analyze_gap_draws_both_panels_and_prints_the_gaps(gap_run, tmp_path, capsys):

@@ -84,3 +84,4 @@ def test_a_saved_model_is_evaluated_through_its_signature(tmp_path, capsys):
 def test_method_labels_follow_the_seed():
     assert method_label("again_awp_pgd_at") == "AGAIN-AWP-PGD-AT"
     assert method_label("trades") == "TRADES" and method_label("again_mart") == "AGAIN-MART"
+    assert method_label("cas_trades") == "CAS-TRADES" and method_label("las_at") == "LAS-AT"

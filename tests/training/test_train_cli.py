@@ -39,6 +39,13 @@ def test_the_written_config_reproduces_the_run_config(tmp_path):
     assert config.method == "again_trades" and config.attack.steps == 1
 
 
+def test_a_one_image_test_split_evaluates(tmp_path, capsys):
+    """The worst-case cascade calls no attack on an empty batch of survivors (graph and eager)."""
+    args = ["--output-dir", str(tmp_path), "--epochs", "1", "--data.test_examples", "1"]
+    assert main(TINY + args) == 0
+    assert "Test (1 images): clean" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args,message", [
     (["--method", "again_fgsm"], "method: got 'again_fgsm'; allowed: pgd_at"),
     (["--attack.eps", "2"], "attack.eps: must be in (0, 1]"),
@@ -65,13 +72,16 @@ def test_unwritable_output_dir_fails_before_training(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_lbgat_trains_and_evaluates_from_the_clis(tmp_path, capsys):
-    """The baseline with a second network: its run folder evaluates like any other."""
+@pytest.mark.parametrize("method,label,column", [
+    ("lbgat", "LBGAT", "ce_guide"), ("fat", "FAT", "loss_base"), ("cas", "CAS-PGD-AT", "loss_aux"),
+    ("las_at", "LAS-AT", "strategy_reward")])
+def test_each_baseline_trains_and_evaluates_from_the_clis(tmp_path, capsys, method, label, column):
+    """The seed's other baselines (two with a network of their own) evaluate like any run."""
     from training.evaluate import main as evaluate
 
-    assert main(TINY + ["--output-dir", str(tmp_path), "--name", "lbgat", "--method", "lbgat"]) == 0
-    assert evaluate([str(tmp_path / "lbgat"), "--attacks", "clean,pgd10", "--n", "32",
+    assert main(TINY + ["--output-dir", str(tmp_path), "--name", method, "--method", method]) == 0
+    assert evaluate([str(tmp_path / method), "--attacks", "clean,pgd10", "--n", "32",
                      "--batch-size", "32"]) == 0
-    assert "| LBGAT |" in capsys.readouterr().out
-    header = (tmp_path / "lbgat" / "metrics.csv").read_text().splitlines()[0]
-    assert "ce_guide" in header and "mse" in header
+    assert f"| {label} |" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / method / "metrics.csv").open()))
+    assert len(rows) == 2 and all(float(r[column]) >= 0 for r in rows)

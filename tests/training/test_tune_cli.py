@@ -1,14 +1,28 @@
 import json
+from pathlib import Path
 
+import keras
 import keras_tuner as kt
+import numpy as np
 import pytest
+from tensorflow.python.framework import config as tf_config
 
 from again_tf.config import get_preset
+from again_tf.config.schema import DataConfig
+from again_tf.data import load_data
+from again_tf.data.idx import FASHION_FILES, IMAGE_MAGIC, read_idx
+from again_tf.errors import DataError
+from tests.conftest import FASHION_DIR
 from tests.training.test_train_cli import TINY
 from training.train import main as train
-from training.tune import AgainHyperModel, main, search_space, with_holdout
+from training.tune import AgainHyperModel, main, search_space, trial_seed, with_holdout
 
-SMALL = TINY + ["--data.train_examples", "320", "--data.holdout_examples", "64", "--data.test_examples", "1"]
+# The tuner never reads the test split; test_examples is for training the best config (1 image fails).
+SMALL = TINY + ["--data.train_examples", "320", "--data.holdout_examples", "64", "--data.test_examples", "2"]
+
+
+def trials(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("trial_*"))
 
 
 @pytest.mark.slow
@@ -18,25 +32,117 @@ def test_a_tiny_search_writes_a_best_config_that_trains_and_resumes(tmp_path, ca
     assert main(args) == 0
     best = tmp_path / "p" / "best_config.json"
     config = json.loads(best.read_text())
-    assert 0.5 <= config["again"]["alpha"] <= 0.9 and config["data"]["holdout_examples"] == 64
-    assert "val_robust_accuracy" in capsys.readouterr().out
-    trials = sorted(p.name for p in (tmp_path / "p").glob("trial_*"))
-    assert len(trials) == 2
+    assert 0.5 <= config["again"]["alpha"] <= 0.9
+    assert config["data"]["holdout_examples"] == 0  # quickstart's: the final training uses all of train
+    out = capsys.readouterr().out
+    assert "val_robust_accuracy" in out and "the final training uses the whole training set" in out
+    assert len(trials(tmp_path / "p")) == 2
+    done = trials(tmp_path / "p")
     assert main(args) == 0  # resumed: the two finished trials are kept, none is added
-    assert sorted(p.name for p in (tmp_path / "p").glob("trial_*")) == trials
+    assert trials(tmp_path / "p") == done
     assert train(["--config", str(best), "--output-dir", str(tmp_path), "--name", "best"]) == 0
+    assert "Test (2 images)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "best" / "config.json").read_text())["data"]["holdout_examples"] == 0
 
 
-def test_the_objective_is_validated_on_held_out_training_data():
+@pytest.mark.slow
+def test_a_minimal_hyperband_search_halves_writes_a_best_config_and_resumes(tmp_path):
+    args = SMALL + ["--tuner", "hyperband", "--tune-epochs", "2", "--hyperband-factor", "2",
+                    "--directory", str(tmp_path), "--project", "h"]
+    assert main(args) == 0
+    config = json.loads((tmp_path / "h" / "best_config.json").read_text())
+    assert 0.5 <= config["again"]["alpha"] <= 0.9 and config["data"]["holdout_examples"] == 0
+    done = trials(tmp_path / "h")
+    assert len(done) == 5  # brackets of max 2 epochs, factor 2: 2 trials of 1 epoch -> 1 continued, 2 of 2
+    assert main(args) == 0
+    assert trials(tmp_path / "h") == done
+
+
+def rows(images: np.ndarray) -> list[bytes]:
+    """Pixel rows of [0, 1] float or uint8 images, as comparable bytes."""
+    pixels = images if images.dtype == np.uint8 else np.round(np.asarray(images) * 255).astype(np.uint8)
+    return [image.tobytes() for image in pixels.reshape(len(pixels), -1)]
+
+
+@pytest.fixture
+def recorded_fit(monkeypatch):
+    """keras.Model.fit, recording what the last trial trained and validated on."""
+    seen, real_fit = {}, keras.Model.fit
+
+    def fit(model, x, validation_data=None, **kwargs):
+        seen.update(model=model, train=x, val=validation_data)
+        return real_fit(model, x, validation_data=validation_data, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    return seen
+
+
+def small_search(tmp_path: Path, project: str, *args: str) -> Path:
+    assert main(SMALL + ["--tuner", "bayesian", "--max-trials", "1", "--tune-epochs", "1",
+                         "--directory", str(tmp_path), "--project", project, *args]) == 0
+    return tmp_path / project
+
+
+def test_the_objective_is_validated_on_held_out_training_data(tmp_path, recorded_fit):
+    folder = tmp_path / "train-only"  # the training split alone: reading the test split would fail
+    folder.mkdir()
+    for key in ("train_images", "train_labels"):
+        (folder / FASHION_FILES[key]).symlink_to(Path(FASHION_DIR) / FASHION_FILES[key])
+    with pytest.raises(DataError, match="missing t10k"):
+        load_data(DataConfig(dataset="fashion_mnist", source="folder", data_dir=str(folder)))
+    small_search(tmp_path, "v", "--data.source", "folder", "--data.data_dir", str(folder))
+    split = set(rows(read_idx(folder / FASHION_FILES["train_images"], IMAGE_MAGIC)[:320]))
+    val = rows(np.concatenate([x for x, _ in recorded_fit["val"].as_numpy_iterator()]))
+    trained = rows(np.concatenate([x for x, _ in recorded_fit["train"].take(256 // 32).as_numpy_iterator()]))
+    assert len(val) == 64 and len(set(trained)) == 256  # one pass of the stream: the other 256 rows
+    assert set(val) <= split and set(trained) <= split and not set(val) & set(trained)
+
+
+@pytest.mark.slow
+def test_the_runtime_flags_reach_the_trials(tmp_path, recorded_fit):
+    project = small_search(tmp_path, "r", "--strategy", "mirrored", "--mixed-precision", "--deterministic",
+                          "--seed", "7")
+    model = recorded_fit["model"]
+    assert model.distribute_strategy.num_replicas_in_sync == 2  # conftest's two logical CPUs
+    assert model.dtype_policy.name == "mixed_bfloat16" and keras.config.dtype_policy().name == "float32"
+    assert tf_config.is_op_determinism_enabled()
+    assert json.loads((project / "oracle.json").read_text())["seed"] == 7
+    best = json.loads((project / "best_config.json").read_text())
+    assert best["seed"] == 7 and best["runtime"]["strategy"] == "mirrored"
+
+
+@pytest.mark.slow
+def test_the_seed_fixes_the_searched_values(tmp_path):
+    def values(project: str, seed: str) -> list[dict]:
+        folder = small_search(tmp_path, project, "--seed", seed)
+        return [json.loads(p.read_text())["hyperparameters"]["values"]
+                for p in sorted(folder.glob("trial_*/trial.json"))]
+
+    assert values("a", "3") == values("b", "3") != values("c", "4")
+
+
+def test_the_search_space_and_trial_seeds():
     config = with_holdout(get_preset("quickstart"))
     assert config.data.holdout_examples == 5000
     hp = kt.HyperParameters()
-    overrides = search_space(hp)
-    assert set(overrides) == {"again.alpha", "again.beta_aux", "again.hff_probability",
-                              "again.hff_concentration", "optim.lr", "optim.weight_decay"}
+    assert set(search_space(hp)) == {"again.alpha", "again.beta_aux", "again.hff_probability",
+                                     "again.hff_concentration", "optim.lr", "optim.weight_decay"}
     assert AgainHyperModel(config, None, 1).config(hp).data.holdout_examples == 5000
+    assert trial_seed(7, hp) == trial_seed(7, hp) != trial_seed(8, hp)
+    other = kt.HyperParameters()
+    other.Fixed("alpha", 0.6)
+    assert trial_seed(7, other) != trial_seed(7, hp)
 
 
-def test_an_unknown_tuner_is_a_clear_error(capsys):
-    assert main(SMALL + ["--tuner", "random"]) == 2
-    assert "--tuner: got 'random'; allowed: hyperband, bayesian" in capsys.readouterr().err
+@pytest.mark.parametrize("args,message", [
+    (["--tuner", "random"], "--tuner: got 'random'; allowed: hyperband, bayesian"),
+    (["--tuner", "hyperband", "--max-trials", "20"], "--max-trials: Hyperband's budget is --tune-epochs"),
+    (["--tuner", "bayesian", "--hyperband-factor", "2"], "--hyperband-factor: only for --tuner hyperband"),
+    (["--strategy", "multi_worker"], "runtime.strategy=multi_worker: training.tune runs its trials in one"),
+    (["--runtime.checkpoint_every", "5"], "pass --runtime.checkpoint_every 0"),
+    (["--runtime.min_free_disk_mb", "1000000000"], "MB free at"),
+])
+def test_bad_tuning_input_is_one_clear_line(tmp_path, capsys, args, message):
+    assert main(SMALL + ["--directory", str(tmp_path)] + args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
