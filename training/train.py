@@ -222,13 +222,15 @@ def fit(model, config: RunConfig, data, run_dir: Path, steps_per_epoch: int, sta
     hooks = callbacks(run_dir, config, data, first_epoch)
     common = {"validation_data": data.val, "callbacks": hooks, "verbose": config.verbose,
               "shuffle": False}  # the tf.data pipeline shuffles, seeded
-    if done:
-        model.fit(data.train_from(start), initial_epoch=first_epoch, epochs=first_epoch + 1,
-                  steps_per_epoch=steps_per_epoch - done, **common)
-        first_epoch += 1
-    if first_epoch < config.optim.epochs:
-        model.fit(data.train_from(first_epoch * steps_per_epoch), initial_epoch=first_epoch,
-                  epochs=config.optim.epochs, steps_per_epoch=steps_per_epoch, **common)
+    preemption = next(h for h in hooks if isinstance(h, PreemptionCheckpoint))
+    with preemption.across_fits():
+        if done:
+            model.fit(data.train_from(start), initial_epoch=first_epoch, epochs=first_epoch + 1,
+                      steps_per_epoch=steps_per_epoch - done, **common)
+            first_epoch += 1
+        if first_epoch < config.optim.epochs:
+            model.fit(data.train_from(first_epoch * steps_per_epoch), initial_epoch=first_epoch,
+                      epochs=config.optim.epochs, steps_per_epoch=steps_per_epoch, **common)
 
 
 def train(config: RunConfig) -> tuple[Path, dict]:

@@ -10,6 +10,7 @@ needs nothing else to continue exactly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -68,10 +69,32 @@ class PreemptionCheckpoint(keras.callbacks.Callback):
         self.folder, self.every_steps = Path(folder), int(every_steps)
         self._terminate = False
         self._previous = None
+        self._held = False
+
+    @contextlib.contextmanager
+    def across_fits(self):
+        """Keeps the SIGTERM handler between several ``fit`` calls (a resumed partial epoch, then
+        the other epochs): a SIGTERM between them is honoured at the next step, not fatal."""
+        self._install()
+        self._held = True
+        try:
+            yield self
+        finally:
+            self._held = False
+            self._restore()
 
     def on_train_begin(self, logs=None):
-        if threading.current_thread() is threading.main_thread():
+        if not self._held:
+            self._install()
+
+    def _install(self):
+        if self._previous is None and threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _restore(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
 
     def _on_sigterm(self, signum, frame):
         self._terminate = True
@@ -90,6 +113,5 @@ class PreemptionCheckpoint(keras.callbacks.Callback):
         save_state(self.model, self.folder, _step(self.model))
 
     def on_train_end(self, logs=None):
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
+        if not self._held:
+            self._restore()

@@ -39,10 +39,10 @@ def make_dataset(
     at that global batch, so a resumed run sees exactly the batches it would have seen.
     Augmentation draws are stateless too, keyed by the seed and the example's place in the stream.
     """
-    if not training:
+    if not training:  # iterated every epoch (validation): decoded once, then cached
         base = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
         return _finish(base.map(lambda image, label: (tf.cast(image, tf.float32) / 255.0, label),
-                                num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size))
+                                num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).cache())
     count, per_pass = len(images), len(images) // batch_size
     all_images, all_labels = tf.constant(images), tf.constant(labels.astype(np.int32))
 

@@ -83,6 +83,7 @@ def compile_model(model: AgainModel, config: RunConfig, steps_per_epoch: int) ->
                   weight_decay=o.weight_decay, awp=awp, seed=config.seed,
                   jit_compile=config.runtime.jit_compile)
     if config.runtime.jit_compile and not model.jit_compile:
-        print("runtime.jit_compile: Keras turned XLA off for this model (it does so when op "
-              "determinism is on: drop --deterministic to use XLA).", flush=True)
+        cause = ("op determinism is on: drop --deterministic to use XLA" if config.runtime.deterministic
+                 else "the model or its strategy does not support XLA here")
+        print(f"runtime.jit_compile: Keras turned XLA off for this model ({cause}).", flush=True)
     return model

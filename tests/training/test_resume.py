@@ -1,6 +1,7 @@
 """Preemption: a run killed mid-epoch (SIGKILL) or stopped (SIGTERM) and restarted with the same
 command ends with the same weights, bit for bit, as the run that was never interrupted."""
 
+import csv
 import json
 import os
 import signal
@@ -17,8 +18,11 @@ from tests.training.test_train_cli import TINY
 from training.train import PREEMPTED_EXIT, main
 
 ROOT = Path(__file__).resolve().parents[2]
+# AGAIN-AWP with the lr decay and the end of AWP's warm-up at step 6: the resumed part must
+# restore the schedule's position and AWP's state, not only the weights.
 ARGS = TINY + ["--deterministic", "--runtime.checkpoint_every", "2", "--optim.steps_per_epoch", "6",
-               "--attack.steps", "3"]
+               "--attack.steps", "3", "--method", "again_awp", "--optim.lr_milestones", "1",
+               "--objective.awp_warmup_epochs", "1"]
 LAST_STEP = 12  # 2 epochs x 6 steps
 
 
@@ -65,8 +69,9 @@ def test_killed_and_terminated_runs_resume_to_the_uninterrupted_weights(tmp_path
 
     for a, b in zip(_weights(tmp_path, "full"), _weights(tmp_path, "cut"), strict=True):
         np.testing.assert_array_equal(a, b)
-    rows = (tmp_path / "cut" / "metrics.csv").read_text().splitlines()
-    assert [r.split(",")[0] for r in rows[1:]] == ["0", "1"], rows  # each epoch logged once
+    rows = list(csv.DictReader((tmp_path / "cut" / "metrics.csv").open()))
+    assert [r["epoch"] for r in rows] == ["0", "1"], rows  # each epoch logged once
+    assert [round(float(r["lr"]), 6) for r in rows] == [0.1, 0.01]
     state = json.loads((tmp_path / "cut" / "checkpoints" / "state" / "state.json").read_text())
     assert state["step"] == LAST_STEP
 
