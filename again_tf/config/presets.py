@@ -76,25 +76,27 @@ def _baseline(name: str, method: str, epochs: int, milestones: tuple[int, ...], 
 
 @register("paper-fat")
 def paper_fat() -> RunConfig:
-    """FAT's FAT.py: 120 epochs, lr x0.1 at 60 and 90 (the original also x0.5 at 110), wd 2e-4,
-    eps 0.031, step 0.007, tau 0/1/2 at epochs 50/90, omega 0.001."""
-    return _baseline("paper-fat", "fat", 120, (60, 90), 2e-4, 0.031, 0.007,
+    """FAT's FAT.py: 120 epochs, lr x0.1 from (0-based) epoch 59 and 89 (its ``adjust_learning_rate(
+    epoch + 1)`` with ``epoch >= 60``, ``>= 90``; the original also x0.5 from 109), wd 2e-4, eps
+    0.031, step 0.007, tau 0/1/2 from epochs 50/90, omega 0.001."""
+    return _baseline("paper-fat", "fat", 120, (59, 89), 2e-4, 0.031, 0.007,
                      fat_tau_milestones=(50, 90), fat_omega=0.001)
 
 
 @register("paper-fat-trades")
 def paper_fat_trades() -> RunConfig:
-    """FAT's FAT_for_TRADES.py: 85 epochs, lr x0.1 at 75, wd 2e-4, eps 0.031, step 0.007,
-    beta 6, tau 0/1/2/3 at epochs 30/50/70, omega 0."""
-    return _baseline("paper-fat-trades", "fat_trades", 85, (75,), 2e-4, 0.031, 0.007,
+    """FAT's FAT_for_TRADES.py: 85 epochs, lr x0.1 from (0-based) epoch 74 (``epoch + 1 >= 75``),
+    wd 2e-4, eps 0.031, step 0.007, beta 6, tau 0/1/2/3 from epochs 30/50/70, omega 0."""
+    return _baseline("paper-fat-trades", "fat_trades", 85, (74,), 2e-4, 0.031, 0.007,
                      fat_tau_milestones=(30, 50, 70), fat_omega=0.0, trades_beta=6.0)
 
 
 @register("paper-cas")
 def paper_cas() -> RunConfig:
-    """CAS's Standard_Adv_Training/train.py: 200 epochs, lr x0.1 at 75 and 90, wd 1e-4, eps 8/255,
-    step 2/255, CAS loss weight beta 2 (again.beta_aux); the masks at the model's sites."""
-    config = _baseline("paper-cas", "cas", 200, (75, 90), 1e-4, 8 / 255, 2 / 255)
+    """CAS's Standard_Adv_Training/train.py: 200 epochs, lr x0.1 from (0-based) epoch 74 and 89 (its
+    scheduler steps before each epoch, so "75, 90" take effect one epoch early), wd 1e-4, eps
+    8/255, step 2/255, CAS loss weight beta 2 (again.beta_aux); the masks at the model's sites."""
+    config = _baseline("paper-cas", "cas", 200, (74, 89), 1e-4, 8 / 255, 2 / 255)
     return replace(config, again=replace(config.again, beta_aux=2.0))
 
 
