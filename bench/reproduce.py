@@ -191,16 +191,17 @@ def run_cell(grid: Grid, cell: Cell, root: Path, python: str) -> dict:
         seconds = _run(train_command(grid, cell, root, python), root / f"{cell.id}.train.log")
         timing.write_text(f"{seconds:.1f}\n")
     train_seconds = float(timing.read_text()) if timing.is_file() else float("nan")
-    accuracy, examples, warnings, eval_seconds = {}, {}, [], 0.0
+    accuracy, evaluations, examples, warnings, eval_seconds = {}, {}, {}, [], 0.0
     for spec in (e for e in grid.evaluate if applies(e, cell)):
         eval_seconds += _run(evaluate_command(spec, run_dir, python), run_dir / "evaluate.log")
         results = json.loads((run_dir / "eval" / spec["name"] / "results.json").read_text())
         accuracy = {**results["accuracy"], **accuracy}  # a column from the first evaluation with it
+        evaluations[spec["name"]] = results["accuracy"]
         examples[spec["name"]] = results["examples"]
         warnings += [f"{spec['name']}:{c['name']}" for c in results["checks"] if not c["passed"]]
     summary = {"row": cell.row, "group": cell.group, "method": cell.method, "seed": cell.seed,
                "overrides": {**grid.overrides, **cell.overrides}, "accuracy": accuracy,
-               "examples": examples, "train_seconds": round(train_seconds, 1),
+               "evaluations": evaluations, "examples": examples, "train_seconds": round(train_seconds, 1),
                "eval_seconds": round(eval_seconds, 1), "warnings": warnings,
                "train_resumed": resumed}  # then train_seconds is the last attempt's only
     (run_dir / "cell.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -232,6 +233,8 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
             minutes = np.mean([d["train_seconds"] for d in done]) / 60 if done else float("nan")
             lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + f" | {minutes:.1f} |")
         lines.append("")
+    for spec in grid.evaluate[1:]:
+        lines += _evaluation_table(grid, spec, summaries)
     lines += [f"* {e['name']}: {e['attacks']} on the first {e.get('n', 'all')} test images"
               + (f", groups {', '.join(e['groups'])}" if "groups" in e else "")
               + (f", seeds {', '.join(map(str, e['seeds']))}" if "seeds" in e else "")
@@ -245,6 +248,23 @@ def finished_summary(cell: Cell, root: Path, results_dir: Path | None) -> Path |
         if path is not None and path.is_file():
             return path
     return None
+
+
+def _evaluation_table(grid: Grid, spec: dict, summaries: list[dict]) -> list[str]:
+    """An extra evaluation's own columns, on its own images (e.g. AA beside PGD-20 on the same
+    300 images), for the rows that ran it: the main table takes each column from one evaluation."""
+    specs = parse_attacks(spec["attacks"])
+    lines = [f"**{spec['name']}** ({spec['attacks']} on the first {spec.get('n', 'all')} test images; "
+             "accuracy %, mean (min-max) over seeds)", "",
+             "| Method | seeds | " + " | ".join(s.label for s in specs) + " |",
+             "|---|---|" + "---|" * len(specs)]
+    for row in grid.rows:
+        done = [s["evaluations"][spec["name"]] for s in summaries
+                if s["row"] == row and spec["name"] in s.get("evaluations", {})]
+        if done:
+            cells = [_cell_text([d[s.name] for d in done if s.name in d]) for s in specs]
+            lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:

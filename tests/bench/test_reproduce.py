@@ -76,6 +76,8 @@ def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     assert "| Method | seeds | Clean | PGD-2 | FGSM | train min/cell |" in table
     assert re.search(r"\| HFF only \| 1 \| [0-9.]+ \| [0-9.]+ \| - \|", table), table
     assert "* extra: clean,fgsm on the first 16 test images, groups main" in table
+    extra = table.split("**extra** (clean,fgsm on the first 16 test images;")[1]
+    assert re.search(r"\| PGD-AT \| 1 \| [0-9.]+ \| [0-9.]+ \|", extra) and "HFF only" not in extra
     assert (results / "hff-only-s0" / "metrics.csv").is_file()
     assert (results / "pgd-at-s0" / "extra_per_example.csv").is_file()
     assert json.loads((root / "pgd-at-s0" / "cell.json").read_text())["examples"] == {"main": 32, "extra": 16}
