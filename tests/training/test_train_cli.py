@@ -79,9 +79,10 @@ def test_each_baseline_trains_and_evaluates_from_the_clis(tmp_path, capsys, meth
     """The seed's other baselines (two with a network of their own) evaluate like any run."""
     from training.evaluate import main as evaluate
 
-    assert main(TINY + ["--output-dir", str(tmp_path), "--name", method, "--method", method]) == 0
+    args = ["--output-dir", str(tmp_path), "--name", method, "--method", method, "--epochs", "1"]
+    assert main(TINY + args) == 0
     assert evaluate([str(tmp_path / method), "--attacks", "clean,pgd10", "--n", "32",
                      "--batch-size", "32"]) == 0
     assert f"| {label} |" in capsys.readouterr().out
     rows = list(csv.DictReader((tmp_path / method / "metrics.csv").open()))
-    assert len(rows) == 2 and all(float(r[column]) >= 0 for r in rows)
+    assert len(rows) == 1 and float(rows[0][column]) >= 0
