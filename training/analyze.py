@@ -81,8 +81,9 @@ def check_same_dataset(runs: list[Path]) -> None:
     found = {}
     for run in runs:
         config = run / "config.json"
-        if config.is_file():
-            found[run.name] = json.loads(config.read_text())["data"]["dataset"]
+        if not config.is_file():
+            raise ConfigError(f"{run}: no config.json; give run folders written by training.train.")
+        found[run.name] = json.loads(config.read_text())["data"]["dataset"]
     if len(set(found.values())) > 1:
         listed = ", ".join(f"{k}: {v}" for k, v in found.items())
         raise ConfigError(f"the runs use different data sets ({listed}); compare runs of one data set.")

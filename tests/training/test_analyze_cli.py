@@ -146,6 +146,9 @@ def test_runs_of_different_data_sets_and_unknown_layers_are_clear_errors(gap_run
     assert "different data sets (gap: fashion_mnist, other: mnist)" in capsys.readouterr().err
     assert analyze(["attribution", str(gap_run), "--method", "gradcam", "--layer", "conv7"]) == 2
     assert "--layer: got 'conv7'; allowed for gap: features, block" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert analyze(["gap", str(gap_run), str(tmp_path / "empty")]) == 2
+    assert "empty: no config.json; give run folders written by training.train" in capsys.readouterr().err
 
 
 def test_analyze_curves_plots_metrics_and_names_the_columns_it_lacks(gap_run, tmp_path, capsys):
