@@ -216,13 +216,24 @@ def _cell_text(values: list[float]) -> str:
     return f"{100 * np.mean(values):.2f} ({100 * min(values):.2f}-{100 * max(values):.2f})"
 
 
+def column_sources(grid: Grid) -> dict[str, str]:
+    """Each table column's evaluation: the first one that has it."""
+    found = {}
+    for e in grid.evaluate:
+        for attack in parse_attacks(e["attacks"]):
+            found.setdefault(attack.name, e["name"])
+    return found
+
+
 def markdown(grid: Grid, summaries: list[dict]) -> str:
-    """One table per group (main, then ablations) in the seed's layout; accuracies in %."""
-    specs = columns(grid)
+    """One table per group (main, then ablations) in the seed's layout; accuracies in %. A column
+    from another evaluation than the first (other images) is marked with its name."""
+    specs, sources, first = columns(grid), column_sources(grid), grid.evaluate[0]["name"]
+    labels = [s.label if sources[s.name] == first else f"{s.label} ({sources[s.name]})" for s in specs]
     lines = []
     for group in dict.fromkeys(c.group for c in grid.cells):
         lines += [f"**{group}** (accuracy %, mean (min-max) over seeds)", "",
-                  "| Method | seeds | " + " | ".join(s.label for s in specs) + " | train min/cell |",
+                  "| Method | seeds | " + " | ".join(labels) + " | train min/cell |",
                   "|---|---|" + "---|" * (len(specs) + 1)]
         for row in grid.rows:
             done = [s for s in summaries if s["row"] == row and s["group"] == group]
@@ -230,8 +241,8 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
                 continue
             cells = [_cell_text([d["accuracy"][s.name] for d in done if s.name in d["accuracy"]])
                      for s in specs]
-            minutes = np.mean([d["train_seconds"] for d in done]) / 60 if done else float("nan")
-            lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + f" | {minutes:.1f} |")
+            minutes = f"{np.mean([d['train_seconds'] for d in done]) / 60:.1f}" if done else "-"
+            lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + f" | {minutes} |")
         lines.append("")
     for spec in grid.evaluate[1:]:
         lines += _evaluation_table(grid, spec, summaries)

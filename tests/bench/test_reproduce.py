@@ -73,7 +73,7 @@ def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     config = json.loads((root / "hff-only-s0" / "config.json").read_text())
     assert config["again"]["ase"] is False and config["model"]["widths"] == [8, 8, 16]
     table = (results / "table.md").read_text()
-    assert "| Method | seeds | Clean | PGD-2 | FGSM | train min/cell |" in table
+    assert "| Method | seeds | Clean | PGD-2 | FGSM (extra) | train min/cell |" in table
     assert re.search(r"\| HFF only \| 1 \| [0-9.]+ \| [0-9.]+ \| - \|", table), table
     assert "* extra: clean,fgsm on the first 16 test images, groups main" in table
     extra = table.split("**extra** (clean,fgsm on the first 16 test images;")[1]
