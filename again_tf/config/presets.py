@@ -95,7 +95,9 @@ def paper_fat_trades() -> RunConfig:
 def paper_cas() -> RunConfig:
     """CAS's Standard_Adv_Training/train.py: 200 epochs, lr x0.1 from (0-based) epoch 74 and 89 (its
     scheduler steps before each epoch, so "75, 90" take effect one epoch early), wd 1e-4, eps
-    8/255, step 2/255, CAS loss weight beta 2 (again.beta_aux); the masks at the model's sites."""
+    8/255, step 2/255, CAS loss weight beta 2 (again.beta_aux). The masks sit at AGAIN's sites
+    (the last block's residual-branch input and the final features, ``model.sites``); CAS's
+    release masks the whole output of both layer-4 blocks, shortcut included."""
     config = _baseline("paper-cas", "cas", 200, (74, 89), 1e-4, 8 / 255, 2 / 255)
     return replace(config, again=replace(config.again, beta_aux=2.0))
 
