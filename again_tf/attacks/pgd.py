@@ -70,7 +70,8 @@ def pgd(
     ``model_fn`` maps images to logits or to ``ModelOutputs``; pass a function that runs the model
     in inference mode (BN moving statistics, predicted-label ASE masks) unless you mean otherwise.
     ``y`` is whatever the loss takes: labels for ``ce``/``cw``, reference probabilities for
-    ``kl``. With ``restarts > 1`` each example keeps the restart with the highest final loss.
+    ``kl``. With ``restarts > 1`` each example keeps the restart with the highest final loss
+    (with ``keep_found``/``stop_after``: a restart that fools the model first).
 
     ``keep_found`` (evaluation, untargeted, ``y`` labels): an example stays at the first iterate
     the model misclassifies, so that more steps never lose an adversarial example already found
@@ -96,21 +97,33 @@ def pgd(
     threat = make_threat(norm, eps)
     loss_fn = resolve_loss(loss)
     sign = -1.0 if targeted else 1.0
-    best, best_loss = None, None
+    best, best_rank = None, None
     for _ in range(restarts):
         start = initial_point(threat, x, init, clip)
         x_adv = _ascent(model_fn, loss_fn, x, y, start, threat, step_size, steps, sign, clip, stop,
                         step_noise)
         if restarts == 1:
             return x_adv
-        final = sign * loss_fn(model_fn(x_adv), y)
+        rank = _restart_rank(model_fn(x_adv), loss_fn, y, sign, stop)
         if best is None:
-            best, best_loss = x_adv, final
+            best, best_rank = x_adv, rank
             continue
-        better = tf.reshape(final > best_loss, [-1] + [1] * (x.shape.rank - 1))
-        best = tf.where(better, x_adv, best)
-        best_loss = tf.maximum(final, best_loss)
+        (fooled, loss), (best_fooled, best_loss) = rank, best_rank
+        better = (fooled & ~best_fooled) | ((fooled == best_fooled) & (loss > best_loss))
+        best = tf.where(tf.reshape(better, [-1] + [1] * (x.shape.rank - 1)), x_adv, best)
+        best_rank = (fooled | best_fooled, tf.where(better, loss, best_loss))
     return best
+
+
+def _restart_rank(outputs, loss_fn, y, sign, stop):
+    """``(fooled, final loss)`` per example, compared in that order: with ``stop`` (evaluation) a
+    restart that found an adversarial example is never replaced by a correctly classified one of
+    higher loss; without it every restart counts as not fooled and the loss decides."""
+    loss = sign * loss_fn(outputs, y)
+    if stop is None:
+        return tf.zeros_like(loss, tf.bool), loss
+    labels = tf.cast(tf.reshape(stop[0], [-1]), tf.int32)
+    return tf.argmax(main_logits(outputs), axis=-1, output_type=tf.int32) != labels, loss
 
 
 def fgsm(model_fn: Callable, x, y, *, eps: float, norm: str = "linf", loss="ce", clip=(0.0, 1.0)):

@@ -279,7 +279,7 @@ class AgainModel(keras.Model):
         a = self.eval_attack
         fn = through_aux_heads(cross_entropy, self.objective.beta_aux) if loss == "ce_aux" else loss
         return pgd(self.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
-                   norm=a.norm, init=a.init, loss=fn)
+                   norm=a.norm, init=a.init, loss=fn, keep_found=True)  # as training.evaluate
 
     def _record(self, terms, clean_correct, robust_correct, training=True):
         """Updates every tracker; returning all of them lets Keras log cross-replica values."""

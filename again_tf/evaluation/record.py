@@ -32,7 +32,7 @@ class EvalRecord:
             self.path.write_text(json.dumps({"header": header}) + "\n")
 
     def _load(self) -> None:
-        lines = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        lines = _read_lines(self.path)
         found = lines[0].get("header") if lines else None
         wanted = json.loads(json.dumps(self.header))
         if found == wanted:
@@ -64,6 +64,22 @@ class EvalRecord:
             return {}
         keys = [k for k in rows[0] if k != "batch"]
         return {k: np.concatenate([np.asarray(r[k]) for r in rows]) for k in keys}
+
+
+def _read_lines(path: Path) -> list[dict]:
+    """The record's lines; a last line cut short (a kill while it was written) is dropped from
+    the file, so that its batch runs again, and any other unreadable line is a clear error."""
+    texts = [line for line in path.read_text().splitlines() if line.strip()]
+    lines = []
+    for number, text in enumerate(texts, 1):
+        try:
+            lines.append(json.loads(text))
+        except json.JSONDecodeError:
+            if number < len(texts):
+                raise EvaluationError(f"{path}: line {number} is not JSON; the record is damaged: "
+                                      f"pass --overwrite to start the evaluation again.") from None
+            path.write_text("".join(t + "\n" for t in texts[:-1]))
+    return lines
 
 
 def _extends(found: dict | None, wanted: dict) -> bool:

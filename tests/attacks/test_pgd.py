@@ -66,6 +66,22 @@ def test_restarts_keep_the_per_example_worst_case():
     assert np.abs((multi - x).numpy()).max() <= 0.1 + 1e-6
 
 
+def test_with_keep_found_a_fooling_restart_beats_a_higher_loss():
+    """Class 1 iff x > 0.5; x = 0.55, eps 0.1, and a loss that rises as the model grows surer of
+    the true class. A restart whose random start lands below 0.5 fools the model and stays there;
+    the others climb to a higher loss, correctly classified. Ranking restarts by loss alone would
+    throw away the adversarial examples the first kind found."""
+    logits = lambda x: tf.concat([0.5 - x, x - 0.5], axis=1) * 10.0
+    x, y = tf.fill((256, 1), 0.55), tf.ones((256,), tf.int32)
+    surer = lambda outputs, labels: -cross_entropy(outputs, labels)
+    fooled = lambda x_adv: float(np.mean(x_adv.numpy()[:, 0] < 0.5))
+    tf.random.set_seed(0)
+    one = pgd(logits, x, y, eps=0.1, step_size=0.02, steps=5, loss=surer, keep_found=True)
+    four = pgd(logits, x, y, eps=0.1, step_size=0.02, steps=5, loss=surer, keep_found=True, restarts=4)
+    assert 0.15 < fooled(one) < 0.35  # P(start < 0.5) = 1/4
+    assert fooled(four) > 0.6  # 1 - (3/4)^4 = 0.68
+
+
 def test_fgsm_is_one_full_step_of_the_sign():
     model, (x, y) = _model(), _batch(low=0.3, high=0.7)
     with tf.GradientTape() as tape:

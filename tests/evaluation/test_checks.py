@@ -29,3 +29,14 @@ def test_warn_lines_name_a_cause():
     checks = run_checks({}, {**GOOD, "cw": 0.7}, SPECS)
     line = next(c.line() for c in checks if not c.passed)
     assert line.startswith("WARN  C&W <= PGD-20 + 1 point: cw 70.00%, pgd20 60.00% - ")
+
+
+def test_the_square_check_counts_what_the_white_box_attacks_left_and_skips_rand():
+    broken = np.array(["apgd-ce"] * 300 + ["square"] * 6 + ["apgd-ce-aux"] * 4 + [""] * 190)
+    check = next(c for c in run_checks({"aa:broken_by": broken}, GOOD, SPECS) if "Square" in c.name)
+    expected = "Square broke 6 of the 200 examples the white-box attacks left: 1.20% of all examples"
+    assert check.detail == expected
+    assert not check.passed
+    rand = parse_attacks("clean,pgd10,aa_rand")
+    names = [c.name for c in run_checks({"aa_rand:broken_by": broken}, {**GOOD, "aa_rand": 0.5}, rand)]
+    assert not any("Square" in n for n in names)

@@ -38,3 +38,19 @@ def test_an_existing_record_is_not_overwritten_by_accident(tmp_path):
     with pytest.raises(EvaluationError, match="pass --resume to continue it or --overwrite"):
         EvalRecord(path, HEADER)
     assert EvalRecord(path, HEADER, overwrite=True).columns() == {}
+
+
+def test_a_last_line_cut_short_is_dropped_and_other_damage_is_a_clear_error(tmp_path):
+    path = tmp_path / "record.jsonl"
+    record = EvalRecord(path, HEADER)
+    record.add(0, np.arange(2), np.array([3, 4]), {"clean": np.array([1, 0], np.int8)})
+    with path.open("a") as f:
+        f.write('{"batch": 1, "index": [2, ')  # killed while writing batch 1
+    resumed = EvalRecord(path, HEADER, resume=True)
+    assert resumed.done(0) and not resumed.done(1)
+    resumed.add(1, np.arange(2, 4), np.array([5, 6]), {"clean": np.array([1, 1], np.int8)})
+    np.testing.assert_array_equal(EvalRecord(path, HEADER, resume=True).columns()["clean"], [1, 0, 1, 1])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "garbage", *lines[1:]]) + "\n")
+    with pytest.raises(EvaluationError, match="line 2 is not JSON; the record is damaged"):
+        EvalRecord(path, HEADER, resume=True)
