@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from again_tf.evaluation.attack_specs import AttackSpec
 from again_tf.evaluation.autoattack_columns import AUX_COMPONENT
 from again_tf.evaluation.runner import LARGE_EPS, SANITY
 
@@ -90,7 +91,7 @@ def adaptive_check(acc: dict[str, float], names: list[str]) -> Check | None:
                  "hides the gradient); the table reports the worst case")
 
 
-def square_check(columns: dict[str, np.ndarray], aa) -> Check | None:
+def square_check(columns: dict[str, np.ndarray], aa: AttackSpec | None) -> Check | None:
     """Square's share of all examples (the points of robust accuracy it took) after the
     white-box components, for the standard version (``rand`` runs no Square)."""
     key = f"{aa.name}:broken_by" if aa is not None else ""
