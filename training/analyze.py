@@ -37,12 +37,17 @@ from again_tf.evaluation import through_aux_heads
 GAP_COLUMNS = ("gap_train_clean", "gap_test_clean", "gap_train_pgd10", "gap_test_pgd10")
 
 
-def read_gap(run: Path) -> dict[str, np.ndarray]:
-    """The gap columns of a run's metrics.csv, rows where they were measured."""
+def metrics_rows(run: Path) -> list[dict]:
+    """The rows of a run's metrics.csv, one per epoch."""
     path = run / "metrics.csv"
     if not path.is_file():
         raise ConfigError(f"{run}: no metrics.csv; give a run folder written by training.train.")
-    rows = list(csv.DictReader(path.open()))
+    return list(csv.DictReader(path.open()))
+
+
+def read_gap(run: Path) -> dict[str, np.ndarray]:
+    """The gap columns of a run's metrics.csv, rows where they were measured."""
+    rows = metrics_rows(run)
     if not rows or any(c not in rows[0] for c in GAP_COLUMNS):
         raise ConfigError(f"{run}: metrics.csv has no gap curves; train with --eval.gap_examples 512 "
                           "(clean and PGD-10 accuracy on fixed train/test subsets each epoch).")
@@ -89,6 +94,19 @@ def check_same_dataset(runs: list[Path]) -> None:
         raise ConfigError(f"the runs use different data sets ({listed}); compare runs of one data set.")
 
 
+def _style(ax, title: str, ylabel: str) -> None:
+    """Per-epoch curves: integer epochs, a light grid, the runs' legend."""
+    ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def _save(fig: Figure, out: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
 def plot_gap(runs: list[Path], out: Path) -> str:
     check_same_dataset(runs)
     fig = Figure(figsize=(11, 4))
@@ -102,26 +120,19 @@ def plot_gap(runs: list[Path], out: Path) -> str:
                     label=f"{run.name} test")
         summaries.append(gap_summary(run.name, curves))
     for ax, title in zip(axes, ("(a) Standard generalization", "(b) Robust generalization (PGD-10)")):
-        ax.set(title=title, xlabel="epoch", ylabel="accuracy")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
+        _style(ax, title, "accuracy")
+    _save(fig, out)
     return "\n".join(summaries)
 
 
 def read_metrics(run: Path, metrics: list[str]) -> dict[str, np.ndarray]:
-    path = run / "metrics.csv"
-    if not path.is_file():
-        raise ConfigError(f"{run}: no metrics.csv; give a run folder written by training.train.")
-    rows = list(csv.DictReader(path.open()))
+    rows = metrics_rows(run)
     missing = [m for m in metrics if not rows or m not in rows[0]]
     if missing:
         allowed = ", ".join(c for c in (rows[0] if rows else {}) if c != "epoch")
         raise ConfigError(f"{run}: metrics.csv has no {', '.join(missing)}; it has: {allowed}.")
     out = {"epoch": np.array([int(r["epoch"]) + 1 for r in rows])}
-    out.update({m: np.array([float(r[m]) for r in rows]) for m in metrics})
+    out.update({m: np.array([_number(r[m]) for r in rows]) for m in metrics})  # NaN: not logged
     return out
 
 
@@ -137,12 +148,8 @@ def plot_curves(runs: list[Path], metrics: list[str], out: Path) -> str:
             values = " ".join(f"{v:.4f}" for v in curves[metric])
             lines.append(f"{run.name} {metric} by epoch: {values}")
     for ax, metric in zip(axes, metrics):
-        ax.set(title=metric, xlabel="epoch", ylabel=metric)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
+        _style(ax, metric, metric)
+    _save(fig, out)
     return "\n".join(lines)
 
 
