@@ -132,13 +132,14 @@ def applies(spec: dict, cell: Cell) -> bool:
     return cell.group in spec.get("groups", [cell.group]) and cell.seed in spec.get("seeds", [cell.seed])
 
 
-def columns(grid: Grid) -> list:
-    """The table's attack columns: every evaluation's, first appearance first."""
+def columns(grid: Grid) -> dict:
+    """The table's attack columns, first appearance first: attack spec -> the name of the first
+    evaluation that has it (whose images the column is measured on)."""
     found = {}
     for e in grid.evaluate:
         for attack in parse_attacks(e["attacks"]):
-            found.setdefault(attack.name, attack)
-    return list(found.values())
+            found.setdefault(attack.name, (attack, e["name"]))
+    return dict(found.values())
 
 
 def _flags(overrides: dict) -> list[str]:
@@ -216,20 +217,12 @@ def _cell_text(values: list[float]) -> str:
     return f"{100 * np.mean(values):.2f} ({100 * min(values):.2f}-{100 * max(values):.2f})"
 
 
-def column_sources(grid: Grid) -> dict[str, str]:
-    """Each table column's evaluation: the first one that has it."""
-    found = {}
-    for e in grid.evaluate:
-        for attack in parse_attacks(e["attacks"]):
-            found.setdefault(attack.name, e["name"])
-    return found
-
-
 def markdown(grid: Grid, summaries: list[dict]) -> str:
     """One table per group (main, then ablations) in the seed's layout; accuracies in %. A column
     from another evaluation than the first (other images) is marked with its name."""
-    specs, sources, first = columns(grid), column_sources(grid), grid.evaluate[0]["name"]
-    labels = [s.label if sources[s.name] == first else f"{s.label} ({sources[s.name]})" for s in specs]
+    sources, first = columns(grid), grid.evaluate[0]["name"]
+    specs = list(sources)
+    labels = [s.label if sources[s] == first else f"{s.label} ({sources[s]})" for s in specs]
     lines = []
     for group in dict.fromkeys(c.group for c in grid.cells):
         lines += [f"**{group}** (accuracy %, mean (min-max) over seeds)", "",
@@ -283,7 +276,7 @@ def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
     copies them with the per-cell raw files to ``results_dir``)."""
     paths = [finished_summary(c, root, results_dir) for c in grid.cells]
     summaries = [json.loads(p.read_text()) for p in paths if p is not None]
-    specs = columns(grid)
+    specs = list(columns(grid))
     with (root / "results.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["row", "group", "method", "seed", *[s.name for s in specs], "train_seconds",

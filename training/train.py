@@ -77,12 +77,16 @@ def make_run_dir(config: RunConfig) -> Path:
         (run_dir / "config.json").write_text(config.to_json() + "\n")
     except OSError as err:
         raise ConfigError(f"output_dir: cannot write {run_dir} ({err}); pick a writable folder.") from None
-    free_mb = shutil.disk_usage(run_dir).free / 2**20
-    if free_mb < config.runtime.min_free_disk_mb:
-        raise ConfigError(f"output_dir: only {free_mb:.0f} MB free at {run_dir}, below "
-                          f"runtime.min_free_disk_mb={config.runtime.min_free_disk_mb}; free space or "
-                          f"pick another output_dir.")
+    check_free_disk(run_dir, config.runtime.min_free_disk_mb, "output_dir")
     return run_dir
+
+
+def check_free_disk(folder: Path, min_free_mb: int, flag: str) -> None:
+    """A full disk found before training, not by the first checkpoint hours later."""
+    free_mb = shutil.disk_usage(folder).free / 2**20
+    if free_mb < min_free_mb:
+        raise ConfigError(f"{flag}: only {free_mb:.0f} MB free at {folder}, below "
+                          f"runtime.min_free_disk_mb={min_free_mb}; free space or pick another {flag}.")
 
 
 def state_dir(run_dir: Path) -> Path:

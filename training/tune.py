@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import sys
 import zlib
 from pathlib import Path
@@ -39,7 +38,7 @@ from again_tf.engine.distribution import cluster_size, make_strategy
 from again_tf.engine.precision import dtype_policy, policy_name
 from again_tf.errors import AgainError, ConfigError
 from training.cli_config import add_config_arguments, resolve_config
-from training.train import check_replicas
+from training.train import check_free_disk, check_replicas
 
 OBJECTIVE = kt.Objective("val_robust_accuracy", direction="max")
 DEFAULT_HOLDOUT = 5000
@@ -103,10 +102,7 @@ def check_directory(directory: Path, min_free_mb: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ConfigError(f"--directory: cannot create {directory} ({err}); pick a writable one.") from None
-    free_mb = shutil.disk_usage(directory).free / 2**20
-    if free_mb < min_free_mb:
-        raise ConfigError(f"--directory: only {free_mb:.0f} MB free at {directory}, below "
-                          f"runtime.min_free_disk_mb={min_free_mb}; free space or pick another folder.")
+    check_free_disk(directory, min_free_mb, "--directory")
 
 
 def runtime_setup(config: RunConfig, directory: Path) -> tf.distribute.Strategy:
