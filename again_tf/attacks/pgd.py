@@ -83,13 +83,7 @@ def pgd(
     targets, e.g. TRADES' KL). ``step_noise``: std of Gaussian noise added to each step before
     the projection (FAT's omega).
     """
-    if steps < 1:
-        raise ValueError(f"PGD steps must be >= 1, got {steps}.")
-    if restarts < 1:
-        raise ValueError(f"PGD restarts must be >= 1, got {restarts}.")
-    if (keep_found or stop_after is not None) and targeted:
-        raise ValueError("keep_found and stop_after stop at a misclassified point: use them with "
-                         "untargeted attacks.")
+    _check_arguments(steps, restarts, targeted, keep_found or stop_after is not None)
     if keep_found and stop_after is None:
         stop_after = 0
     stop = None if stop_after is None else (y if stop_labels is None else stop_labels, stop_after)
@@ -105,14 +99,26 @@ def pgd(
         if restarts == 1:
             return x_adv
         rank = _restart_rank(model_fn(x_adv), loss_fn, y, sign, stop)
-        if best is None:
-            best, best_rank = x_adv, rank
-            continue
-        (fooled, loss), (best_fooled, best_loss) = rank, best_rank
-        better = (fooled & ~best_fooled) | ((fooled == best_fooled) & (loss > best_loss))
-        best = tf.where(tf.reshape(better, [-1] + [1] * (x.shape.rank - 1)), x_adv, best)
-        best_rank = (fooled | best_fooled, tf.where(better, loss, best_loss))
+        best, best_rank = (x_adv, rank) if best is None else _keep_better(best, best_rank, x_adv, rank)
     return best
+
+
+def _check_arguments(steps: int, restarts: int, targeted: bool, stops: bool) -> None:
+    if steps < 1:
+        raise ValueError(f"PGD steps must be >= 1, got {steps}.")
+    if restarts < 1:
+        raise ValueError(f"PGD restarts must be >= 1, got {restarts}.")
+    if stops and targeted:
+        raise ValueError("keep_found and stop_after stop at a misclassified point: use them with "
+                         "untargeted attacks.")
+
+
+def _keep_better(best, best_rank, x_adv, rank):
+    """Per example, the restart that fools the model, else the one with the higher loss."""
+    (fooled, loss), (best_fooled, best_loss) = rank, best_rank
+    better = (fooled & ~best_fooled) | ((fooled == best_fooled) & (loss > best_loss))
+    best = tf.where(tf.reshape(better, [-1] + [1] * (x_adv.shape.rank - 1)), x_adv, best)
+    return best, (fooled | best_fooled, tf.where(better, loss, best_loss))
 
 
 def _restart_rank(outputs, loss_fn, y, sign, stop):
