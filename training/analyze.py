@@ -3,6 +3,7 @@
     python -m training.analyze gap RUN [RUN ...] [--out gap.png]
     python -m training.analyze attribution RUN [RUN ...] [--images 8] [--n 256] [--method ig]
     python -m training.analyze curves RUN [RUN ...] [--metrics val_robust_accuracy,...]
+    python -m training.analyze masks RUN [RUN ...] [--n 1000]
 
 ``gap`` draws the generalization curves a run recorded with ``--eval.gap_examples N``: (a)
 standard (clean accuracy on the training and the test subset) and (b) robust (PGD-10), per
@@ -10,7 +11,9 @@ epoch, and prints the train-test gap at the best and the last epoch. ``attributi
 attribution maps (Integrated Gradients or Grad-CAM on the final ASE features) for the first test
 images, one column per run, prints the attribution span (mass span, effective support) on clean
 and PGD-10 inputs, and logs the grid to each run's TensorBoard. ``curves`` plots any
-``metrics.csv`` columns per epoch (e.g. to show that a schedule has converged).
+``metrics.csv`` columns per epoch (e.g. to show that a schedule has converged). ``masks``
+measures whether an ASE model's main head classifies the image or reads the label off the ASE
+mask (``again_tf.analysis.mask_dependence``) on the first ``--n`` test images.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from again_tf.analysis import effective_support, grad_cam, integrated_gradients, mass_span, pixel_map
+from again_tf.analysis.mask_dependence import mask_dependence
 from again_tf.attacks.losses import cross_entropy
 from again_tf.attacks.pgd import pgd
 from again_tf.data import load_arrays
@@ -232,6 +236,22 @@ def plot_attribution(runs: list[Path], images: int, n: int, method: str, out: Pa
     return "\n".join(lines)
 
 
+def masks_lines(runs: list[Path], n: int, checkpoint: str):
+    """One line per run, yielded as measured."""
+    for run in runs:
+        model, _, x, y = load_run(run, checkpoint)
+        try:
+            found = mask_dependence(model, x[:n], y[:n])
+        except ValueError as err:
+            raise ConfigError(f"{run}: {err} Pass runs of an ASE method (again_*, cas).") from None
+        sites = [f"site {i + 1}: {100 * a:.1f}% (on its errors {100 * e:.1f}%)"
+                 for i, (a, e) in enumerate(zip(found.agreement, found.agreement_on_errors))]
+        yield (f"{run.name} ({len(y[:n])} test images): inference main head == ASE head, "
+               + ", ".join(sites) + f"; training-mode masks from a wrong label: main head predicts "
+               f"that label on {100 * found.follows_mask:.1f}%, the true one on "
+               f"{100 * found.true_under_wrong_mask:.1f}%")
+
+
 def _log_image(runs: list[Path], png: Path) -> None:
     image = tf.image.decode_png(png.read_bytes(), channels=3)[None]
     for run in runs:
@@ -260,6 +280,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     cur.add_argument("--metrics", default="val_clean_accuracy,val_robust_accuracy",
                      help="comma-separated metrics.csv columns")
     cur.add_argument("--out", type=Path, default=Path("curves.png"))
+    msk = sub.add_parser("masks", help="does the main head read the image or the ASE mask?")
+    msk.add_argument("runs", nargs="+", type=Path)
+    msk.add_argument("--n", type=int, default=1000, help="test images")
+    msk.add_argument("--checkpoint", default="last", choices=["last", "best_robust"])
     return parser.parse_args(argv)
 
 
@@ -268,6 +292,11 @@ def main(argv=None) -> int:
     try:
         if args.command == "gap":
             print(plot_gap(args.runs, args.out) + f"\nWritten to {args.out}")
+        elif args.command == "masks":
+            if args.n < 1:
+                raise ConfigError(f"--n must be >= 1, got {args.n}.")
+            for line in masks_lines(args.runs, args.n, args.checkpoint):
+                print(line, flush=True)
         elif args.command == "curves":
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
             print(plot_curves(args.runs, metrics, args.out) + f"\nWritten to {args.out}")

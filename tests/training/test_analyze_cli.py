@@ -162,3 +162,15 @@ def test_analyze_curves_plots_metrics_and_names_the_columns_it_lacks(gap_run, tm
     assert [float(v) for v in values] == pytest.approx(expected, abs=1e-4)
     assert analyze(["curves", str(gap_run), "--metrics", "val_aa"]) == 2
     assert "metrics.csv has no val_aa; it has: " in capsys.readouterr().err
+
+
+def test_analyze_masks_prints_each_runs_shares_and_refuses_a_model_without_ase(gap_run, tmp_path, capsys):
+    assert analyze(["masks", str(gap_run), "--n", "32"]) == 0
+    printed = capsys.readouterr().out
+    shares = [float(v) for v in re.findall(r"(\d+\.\d)%", printed)]
+    assert printed.startswith("gap (32 test images): ") and len(shares) == 6, printed
+    assert all(0 <= v <= 100 for v in shares)
+    assert train(TINY + ["--output-dir", str(tmp_path), "--name", "plain", "--epochs", "1",
+                         "--method", "pgd_at"]) == 0
+    assert analyze(["masks", str(tmp_path / "plain")]) == 2
+    assert "plain: the model has no ASE site" in capsys.readouterr().err

@@ -1,0 +1,64 @@
+"""Does the main head classify the image, or read the label off the ASE mask?
+
+In training the ASE mask is built from the true label (spec section 1), so the layers after a
+site can learn to decode the label from the mask instead of the image; at inference the mask
+comes from the site's own ``argmax``, and the model's decision is then that auxiliary head's.
+Two measurements tell the cases apart:
+
+* ``agreement``: per site, the share of images on which the inference-mode main head predicts
+  what the site's auxiliary head predicts, also on the site's errors (a main head that looks at
+  the image disagrees with a wrong mask now and then);
+* ``follows_mask``: the training-mode forward with every mask built from a wrong label: the share
+  of images on which the main head predicts that label (near 1: it reads the mask) and the share
+  on which it still predicts the true one (``true_under_wrong_mask``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class MaskDependence:
+    agreement: tuple[float, ...]  # per site, main == aux on all images
+    agreement_on_errors: tuple[float, ...]  # per site, main == aux where aux is wrong (NaN: none)
+    follows_mask: float
+    true_under_wrong_mask: float
+
+
+def wrong_labels(labels: np.ndarray, num_classes: int, seed: int = 0) -> np.ndarray:
+    """A label different from each true one, uniform over the other classes."""
+    shift = np.random.default_rng(seed).integers(1, num_classes, size=labels.shape)
+    return (labels + shift) % num_classes
+
+
+def training_forward_unchanged(model, x, labels):
+    """The training-mode forward, with every model variable (BN moving statistics) restored
+    afterwards: the measurement must not change the model it measures."""
+    saved = [v.numpy() for v in model.variables]
+    try:
+        return model.forward(x, labels=labels, training=True)
+    finally:
+        for variable, value in zip(model.variables, saved):
+            variable.assign(value)
+
+
+def mask_dependence(model, x: np.ndarray, y: np.ndarray, seed: int = 0) -> MaskDependence:
+    """The two measurements on images ``x`` with labels ``y``, for a model with ASE sites."""
+    inference = model.forward(tf.convert_to_tensor(x), training=False)
+    if not inference.aux_logits:
+        raise ValueError("the model has no ASE site: its main head has no mask to read.")
+    main = np.argmax(inference.logits, -1)
+    agreement, on_errors = [], []
+    for aux_logits in inference.aux_logits:
+        aux = np.argmax(aux_logits, -1)
+        agreement.append(float(np.mean(main == aux)))
+        wrong = aux != y
+        on_errors.append(float(np.mean(main[wrong] == aux[wrong])) if wrong.any() else float("nan"))
+    fake = wrong_labels(y, int(inference.logits.shape[-1]), seed)
+    forced = np.argmax(training_forward_unchanged(model, tf.convert_to_tensor(x), fake).logits, -1)
+    return MaskDependence(tuple(agreement), tuple(on_errors), float(np.mean(forced == fake)),
+                          float(np.mean(forced == y)))
