@@ -46,19 +46,31 @@ def training_forward_unchanged(model, x, labels):
             variable.assign(value)
 
 
-def mask_dependence(model, x: np.ndarray, y: np.ndarray, seed: int = 0) -> MaskDependence:
+def _predictions(model, x, labels, batch_size: int):
+    """Argmax of the main and the aux heads, in inference mode (``labels`` None) or in training
+    mode with masks from ``labels``, batch by batch (a WRN on 10,000 images does not fit at once)."""
+    main, aux = [], []
+    for start in range(0, len(x), batch_size):
+        xb = tf.convert_to_tensor(x[start:start + batch_size])
+        out = (model.forward(xb, training=False) if labels is None
+               else training_forward_unchanged(model, xb, labels[start:start + batch_size]))
+        main.append(np.argmax(out.logits, -1))
+        aux.append([np.argmax(a, -1) for a in out.aux_logits])
+    return np.concatenate(main), [np.concatenate(site) for site in zip(*aux)]
+
+
+def mask_dependence(model, x: np.ndarray, y: np.ndarray, seed: int = 0,
+                    batch_size: int = 500) -> MaskDependence:
     """The two measurements on images ``x`` with labels ``y``, for a model with ASE sites."""
-    inference = model.forward(tf.convert_to_tensor(x), training=False)
-    if not inference.aux_logits:
+    main, sites = _predictions(model, x, None, batch_size)
+    if not sites:
         raise ValueError("the model has no ASE site: its main head has no mask to read.")
-    main = np.argmax(inference.logits, -1)
     agreement, on_errors = [], []
-    for aux_logits in inference.aux_logits:
-        aux = np.argmax(aux_logits, -1)
+    for aux in sites:
         agreement.append(float(np.mean(main == aux)))
         wrong = aux != y
         on_errors.append(float(np.mean(main[wrong] == aux[wrong])) if wrong.any() else float("nan"))
-    fake = wrong_labels(y, int(inference.logits.shape[-1]), seed)
-    forced = np.argmax(training_forward_unchanged(model, tf.convert_to_tensor(x), fake).logits, -1)
+    fake = wrong_labels(y, model.num_classes, seed)
+    forced, _ = _predictions(model, x, fake, batch_size)
     return MaskDependence(tuple(agreement), tuple(on_errors), float(np.mean(forced == fake)),
                           float(np.mean(forced == y)))
