@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from again_tf import randomness
+
 
 @dataclass(frozen=True)
 class MaskDependence:
@@ -35,28 +37,32 @@ def wrong_labels(labels: np.ndarray, num_classes: int, seed: int = 0) -> np.ndar
     return (labels + shift) % num_classes
 
 
-def training_forward_unchanged(model, x, labels):
-    """The training-mode forward, with every model variable (BN moving statistics) restored
-    afterwards: the measurement must not change the model it measures."""
-    saved = [v.numpy() for v in model.variables]
-    try:
-        return model.forward(x, labels=labels, training=True)
-    finally:
-        for variable, value in zip(model.variables, saved):
-            variable.assign(value)
-
-
-def _predictions(model, x, labels, batch_size: int):
+def _predictions(model, x, labels, batch_size: int, seed: int = 0):
     """Argmax of the main and the aux heads, in inference mode (``labels`` None) or in training
-    mode with masks from ``labels``, batch by batch (a WRN on 10,000 images does not fit at once)."""
+    mode with masks from ``labels``, batch by batch (a WRN on 10,000 images does not fit at once).
+    The training-mode draws (ASE's random labels, HFF) are keyed by ``(seed, batch)``, so the
+    measurement repeats exactly."""
     main, aux = [], []
     for start in range(0, len(x), batch_size):
         xb = tf.convert_to_tensor(x[start:start + batch_size])
-        out = (model.forward(xb, training=False) if labels is None
-               else training_forward_unchanged(model, xb, labels[start:start + batch_size]))
+        if labels is None:
+            out = model.forward(xb, training=False)
+        else:
+            with randomness.step_seed(tf.constant([seed, start], tf.int64)):
+                out = model.forward(xb, labels=labels[start:start + batch_size], training=True)
         main.append(np.argmax(out.logits, -1))
         aux.append([np.argmax(a, -1) for a in out.aux_logits])
     return np.concatenate(main), [np.concatenate(site) for site in zip(*aux)]
+
+
+def _forced_predictions(model, x, labels, batch_size: int, seed: int) -> np.ndarray:
+    """The main head in training mode with masks from ``labels``; the BN moving statistics that
+    the training-mode pass updates are put back: the measurement must not change the model."""
+    saved = model.batchnorm_statistics()
+    try:
+        return _predictions(model, x, labels, batch_size, seed)[0]
+    finally:
+        model.restore_batchnorm_statistics(saved)
 
 
 def mask_dependence(model, x: np.ndarray, y: np.ndarray, seed: int = 0,
@@ -71,6 +77,6 @@ def mask_dependence(model, x: np.ndarray, y: np.ndarray, seed: int = 0,
         wrong = aux != y
         on_errors.append(float(np.mean(main[wrong] == aux[wrong])) if wrong.any() else float("nan"))
     fake = wrong_labels(y, model.num_classes, seed)
-    forced, _ = _predictions(model, x, fake, batch_size)
+    forced = _forced_predictions(model, x, fake, batch_size, seed)
     return MaskDependence(tuple(agreement), tuple(on_errors), float(np.mean(forced == fake)),
                           float(np.mean(forced == y)))

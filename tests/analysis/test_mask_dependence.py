@@ -36,6 +36,7 @@ def test_an_again_model_learns_to_read_the_label_off_its_mask_and_is_left_unchan
     assert min(found.agreement) > 0.95 and min(found.agreement_on_errors) > 0.95, found
     for old, variable in zip(before, model.variables):
         np.testing.assert_array_equal(old, variable.numpy())
+    assert mask_dependence(model, x, y) == found  # the training-mode draws are seeded
 
 
 def test_a_model_without_ase_is_refused():
