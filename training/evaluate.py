@@ -37,6 +37,7 @@ from again_tf.evaluation import (
     accuracies,
     keras_target,
     markdown_table,
+    model_fingerprint,
     parse_attacks,
     run_attacks,
     run_checks,
@@ -89,6 +90,7 @@ class Loaded:
     config: RunConfig | None
     name: str
     default_output: Path
+    files: Path  # the checkpoint file or SavedModel folder: what the record's fingerprint covers
 
 
 def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
@@ -97,7 +99,7 @@ def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
     if not path.exists():
         raise EvaluationError(f"{path}: no such run folder, checkpoint or SavedModel.")
     if (path / "saved_model.pb").is_file():
-        return Loaded(saved_model_target(path), None, path.name, path.parent / f"eval-{path.name}")
+        return Loaded(saved_model_target(path), None, path.name, path.parent / f"eval-{path.name}", path)
     source = resolve_source(path, checkpoint)
     config = run_config(source)
     info = source_dataset(source, config.data.dataset if config else dataset)
@@ -106,7 +108,7 @@ def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
     target = keras_target(model, info.image_shape, beta, str(source.checkpoint))
     name = method_label(config.method) if config else source.checkpoint.stem
     base = path if path.is_dir() else source.checkpoint.parent
-    return Loaded(target, config, name, base / "eval" / source.checkpoint.stem)
+    return Loaded(target, config, name, base / "eval" / source.checkpoint.stem, source.checkpoint)
 
 
 def test_arrays(args, config: RunConfig | None):
@@ -147,7 +149,7 @@ def evaluate(args) -> dict:
     settings = settings_from(args, loaded.config)
     images, labels = test_arrays(args, loaded.config)
     out_dir = args.output or loaded.default_output
-    header = {"model": str(args.model.resolve()), "checkpoint": args.checkpoint, "n": len(images),
+    header = {"model": model_fingerprint(loaded.files), "checkpoint": args.checkpoint, "n": len(images),
               "attacks": [s.name for s in specs], "settings": dataclasses.asdict(settings)}
     record = EvalRecord(out_dir / "record.jsonl", header, resume=args.resume, overwrite=args.overwrite)
     print(f"Evaluating {loaded.name} ({loaded.target.description or args.model}) on {len(images)} "

@@ -10,7 +10,7 @@ from again_tf.evaluation.attack_specs import (
     parse_attacks,
 )
 from again_tf.evaluation.checks import Check, run_checks
-from again_tf.evaluation.record import EvalRecord
+from again_tf.evaluation.record import EvalRecord, model_fingerprint
 from again_tf.evaluation.report import accuracies, markdown_table, write_outputs
 from again_tf.evaluation.runner import correct, gradient_columns, run_attacks
 from again_tf.evaluation.target import (
@@ -23,6 +23,6 @@ from again_tf.evaluation.target import (
 __all__ = [
     "DEFAULT_ATTACKS", "AttackSpec", "Check", "EvalRecord", "EvalSettings", "EvalTarget",
     "EvaluationError", "accuracies", "correct", "gradient_columns", "keras_target",
-    "markdown_table", "on_main_head", "parse_attack", "parse_attacks", "run_attacks",
+    "markdown_table", "model_fingerprint", "on_main_head", "parse_attack", "parse_attacks", "run_attacks",
     "run_checks", "saved_model_target", "through_aux_heads", "write_outputs",
 ]

@@ -2,12 +2,16 @@
 
 Appending a line per finished batch makes an interrupted evaluation resumable: ``--resume``
 skips the batches already in the file, provided the header (model, settings, attacks, n)
-matches; anything else is refused rather than mixed. A larger n extends the record: its
-batches are the first n examples in order, so the finished full batches stay valid.
+matches; anything else is refused rather than mixed. The model is named by a fingerprint of its
+files, not by its path, so a record committed or moved with its model resumes from any clone,
+and a model retrained into the same folder is not mixed with the old one. A larger n extends
+the record: its batches are the first n examples in order, so the finished full batches stay
+valid.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -40,6 +44,11 @@ class EvalRecord:
         elif _extends(found, wanted):
             rows = [r for r in lines[1:] if len(r["index"]) == wanted["settings"]["batch_size"]]
             self.path.write_text("".join(json.dumps(line) + "\n" for line in [{"header": wanted}, *rows]))
+        elif found and found.get("model") != wanted.get("model"):
+            raise EvaluationError(
+                f"{self.path} was written for another model ({found.get('model')}, this one is "
+                f"{wanted.get('model')}): its files changed since (retrained or replaced); pass "
+                f"--overwrite to evaluate this model from the start, or another --output.")
         else:
             raise EvaluationError(
                 f"{self.path} was written with other settings ({found}); resume with the same model, "
@@ -64,6 +73,20 @@ class EvalRecord:
             return {}
         keys = [k for k in rows[0] if k != "batch"]
         return {k: np.concatenate([np.asarray(r[k]) for r in rows]) for k in keys}
+
+
+def model_fingerprint(path: str | Path) -> str:
+    """``sha256:<hex>`` of a model's bytes: a file (``.keras``), or every file below a folder
+    (a SavedModel) with its relative path, in sorted order."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode() + b"\0")
+        with file.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
 
 
 def _read_lines(path: Path) -> list[dict]:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from again_tf.evaluation import EvalRecord, EvaluationError
+from again_tf.evaluation import EvalRecord, EvaluationError, model_fingerprint
 
 HEADER = {"model": "m", "n": 4, "attacks": ["clean"], "settings": {"eps": 0.1}}
 
@@ -54,3 +54,26 @@ def test_a_last_line_cut_short_is_dropped_and_other_damage_is_a_clear_error(tmp_
     path.write_text("\n".join([lines[0], "garbage", *lines[1:]]) + "\n")
     with pytest.raises(EvaluationError, match="line 2 is not JSON; the record is damaged"):
         EvalRecord(path, HEADER, resume=True)
+
+
+def test_the_fingerprint_follows_the_bytes_not_the_path(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "variables").mkdir()
+    (tmp_path / "a" / "saved_model.pb").write_bytes(b"graph")
+    (tmp_path / "a" / "variables" / "v.data").write_bytes(b"weights")
+    first = model_fingerprint(tmp_path / "a")
+    assert first.startswith("sha256:") and len(first) == len("sha256:") + 64
+    (tmp_path / "a").rename(tmp_path / "b")
+    assert model_fingerprint(tmp_path / "b") == first  # moved: the same model
+    (tmp_path / "b" / "variables" / "v.data").write_bytes(b"weightz")
+    assert model_fingerprint(tmp_path / "b") != first  # retrained: another model
+    (tmp_path / "m.keras").write_bytes(b"zip")
+    assert model_fingerprint(tmp_path / "m.keras") != model_fingerprint(tmp_path / "b")
+
+
+def test_a_record_of_another_model_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "record.jsonl"
+    EvalRecord(path, HEADER).add(0, np.arange(1), np.array([1]), {"clean": np.array([1])})
+    with pytest.raises(EvaluationError, match=r"another model \(m, this one is m2\).*--overwrite"):
+        EvalRecord(path, {**HEADER, "model": "m2"}, resume=True)
+    assert EvalRecord(path, HEADER, resume=True).done(0)  # refused, and nothing was lost

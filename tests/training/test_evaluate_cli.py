@@ -1,6 +1,8 @@
 import csv
 import json
+import shutil
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -37,6 +39,23 @@ def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):
     assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
     assert evaluate(args) == 2 and "--resume" in capsys.readouterr().err
     assert evaluate(args + ["--resume"]) == 0  # every batch is done: nothing recomputed
+
+
+def test_a_record_moved_with_its_run_resumes_and_a_retrained_model_is_refused(run_dir, tmp_path, capsys):
+    args = ["--attacks", "clean,pgd2", "--n", "32", "--batch-size", "32"]
+    assert evaluate([str(run_dir), "--output", str(run_dir / "eval" / "moved")] + args) == 0
+    moved = shutil.copytree(run_dir, tmp_path / "elsewhere")
+    record = moved / "eval" / "moved" / "record.jsonl"
+    before = record.read_text()
+    assert evaluate([str(moved), "--output", str(record.parent), "--resume"] + args) == 0
+    assert record.read_text() == before  # resumed from the moved record: nothing recomputed
+    checkpoint = moved / "checkpoints" / "last.keras"
+    model = keras.models.load_model(checkpoint, compile=False)
+    model.trainable_variables[0].assign_add(tf.ones_like(model.trainable_variables[0]))
+    model.save(checkpoint)
+    capsys.readouterr()
+    assert evaluate([str(moved), "--output", str(record.parent), "--resume"] + args) == 2
+    assert "written for another model" in capsys.readouterr().err and record.read_text() == before
 
 
 def _saved_model(path, shape):
