@@ -69,6 +69,8 @@ def test_the_fingerprint_follows_the_bytes_not_the_path(tmp_path):
     assert model_fingerprint(tmp_path / "b") != first  # retrained: another model
     (tmp_path / "m.keras").write_bytes(b"zip")
     assert model_fingerprint(tmp_path / "m.keras") != model_fingerprint(tmp_path / "b")
+    (tmp_path / "copy.keras").write_bytes(b"zip")
+    assert model_fingerprint(tmp_path / "copy.keras") == model_fingerprint(tmp_path / "m.keras")
 
 
 def test_a_record_of_another_model_is_refused_with_the_fix(tmp_path):
