@@ -90,7 +90,7 @@ class Loaded:
     config: RunConfig | None
     name: str
     default_output: Path
-    files: Path  # the checkpoint file or SavedModel folder: what the record's fingerprint covers
+    model_path: Path  # the checkpoint file or SavedModel folder: what the record's fingerprint covers
 
 
 def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
@@ -149,7 +149,7 @@ def evaluate(args) -> dict:
     settings = settings_from(args, loaded.config)
     images, labels = test_arrays(args, loaded.config)
     out_dir = args.output or loaded.default_output
-    header = {"model": model_fingerprint(loaded.files), "checkpoint": args.checkpoint, "n": len(images),
+    header = {"model": model_fingerprint(loaded.model_path), "checkpoint": args.checkpoint, "n": len(images),
               "attacks": [s.name for s in specs], "settings": dataclasses.asdict(settings)}
     record = EvalRecord(out_dir / "record.jsonl", header, resume=args.resume, overwrite=args.overwrite)
     print(f"Evaluating {loaded.name} ({loaded.target.description or args.model}) on {len(images)} "

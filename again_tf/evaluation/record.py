@@ -79,10 +79,11 @@ def model_fingerprint(path: str | Path) -> str:
     """``sha256:<hex>`` of a model's bytes: a file's content (``.keras``; its name does not
     count), or every file below a folder (a SavedModel) with its relative path, in sorted order."""
     path = Path(path)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    folder = path.is_dir()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if folder else [path]
     digest = hashlib.sha256()
     for file in files:
-        if path.is_dir():
+        if folder:
             digest.update(str(file.relative_to(path)).encode() + b"\0")
         with file.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
