@@ -134,6 +134,17 @@ def settings_from(args, config: RunConfig | None) -> EvalSettings:
                         batch_size=args.batch_size)
 
 
+def output_dir(output: Path | None, loaded: Loaded) -> Path:
+    """The output folder; never inside the SavedModel it evaluates, whose fingerprint covers every
+    file below it (the record would change the model it names, and TF Serving would ship it)."""
+    out_dir = output or loaded.default_output
+    model = loaded.model_path.resolve()
+    if model.is_dir() and out_dir.resolve().is_relative_to(model):
+        raise EvaluationError(f"--output {out_dir}: inside the SavedModel {loaded.model_path}; "
+                              f"choose a folder outside it (the default is {loaded.default_output}).")
+    return out_dir
+
+
 def log_tensorboard(out_dir: Path, acc: dict, table: str) -> None:
     writer = tf.summary.create_file_writer(str(out_dir / "tensorboard"))
     with writer.as_default():
@@ -148,7 +159,7 @@ def evaluate(args) -> dict:
     loaded = load_target(args.model, args.checkpoint, args.dataset)
     settings = settings_from(args, loaded.config)
     images, labels = test_arrays(args, loaded.config)
-    out_dir = args.output or loaded.default_output
+    out_dir = output_dir(args.output, loaded)
     header = {"model": model_fingerprint(loaded.model_path), "checkpoint": args.checkpoint, "n": len(images),
               "attacks": [s.name for s in specs], "settings": dataclasses.asdict(settings)}
     record = EvalRecord(out_dir / "record.jsonl", header, resume=args.resume, overwrite=args.overwrite)

@@ -100,6 +100,16 @@ def test_a_saved_model_is_evaluated_through_its_signature(tmp_path, capsys):
     assert (tmp_path / "eval-ok" / "table.md").is_file()
 
 
+def test_an_output_inside_the_saved_model_is_refused(tmp_path, capsys):
+    model = _saved_model(tmp_path / "ok", (28, 28, 1))
+    files = sorted(p for p in model.rglob("*"))
+    inside = ["--output", str(model / "eval")]
+    assert evaluate([str(model), "--dataset", "fashion_mnist", "--n", "8"] + inside) == 2
+    err = capsys.readouterr().err
+    assert "inside the SavedModel" in err and str(tmp_path / "eval-ok") in err
+    assert sorted(p for p in model.rglob("*")) == files
+
+
 def test_method_labels_follow_the_seed():
     assert method_label("again_awp_pgd_at") == "AGAIN-AWP-PGD-AT"
     assert method_label("trades") == "TRADES" and method_label("again_mart") == "AGAIN-MART"
