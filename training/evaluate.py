@@ -157,9 +157,9 @@ def log_tensorboard(out_dir: Path, acc: dict, table: str) -> None:
 def evaluate(args) -> dict:
     specs = parse_attacks(args.attacks)
     loaded = load_target(args.model, args.checkpoint, args.dataset)
+    out_dir = output_dir(args.output, loaded)
     settings = settings_from(args, loaded.config)
     images, labels = test_arrays(args, loaded.config)
-    out_dir = output_dir(args.output, loaded)
     header = {"model": model_fingerprint(loaded.model_path), "checkpoint": args.checkpoint, "n": len(images),
               "attacks": [s.name for s in specs], "settings": dataclasses.asdict(settings)}
     record = EvalRecord(out_dir / "record.jsonl", header, resume=args.resume, overwrite=args.overwrite)
