@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from again_tf.config import METHODS
+from again_tf.config import method_names
 from again_tf.errors import ConfigError
 from again_tf.evaluation import parse_attacks
 
@@ -84,8 +84,8 @@ def _row_cells(row: dict, index: int, seeds: list) -> list[Cell]:
     _keys(row, ROW_KEYS, f"rows[{index}]")
     if "row" not in row or "method" not in row:
         raise ConfigError(f"rows[{index}]: needs 'row' (its name in the table) and 'method'.")
-    if row["method"] not in METHODS:
-        raise ConfigError(f"rows[{index}]: method {row['method']!r}; allowed: {', '.join(METHODS)}.")
+    if row["method"] not in method_names():
+        raise ConfigError(f"rows[{index}]: method {row['method']!r}; allowed: {', '.join(method_names())}.")
     row_seeds = row.get("seeds", seeds)
     if not row_seeds or not all(isinstance(s, int) for s in row_seeds):
         raise ConfigError(f"rows[{index}]: seeds must be a non-empty list of integers, got {row_seeds!r}.")

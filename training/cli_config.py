@@ -7,13 +7,13 @@ import typing
 
 from again_tf.config import (
     DEFAULT_PRESET,
-    METHODS,
     PRESETS,
     RunConfig,
     apply_overrides,
     field_paths,
     get_preset,
     load_config_file,
+    method_names,
     with_method,
 )
 
@@ -40,7 +40,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default=DEFAULT_PRESET,
                         help=f"named recipe; one of: {', '.join(sorted(PRESETS))}")
     parser.add_argument("--config", help="JSON file (e.g. a run's config.json) applied on the preset")
-    parser.add_argument("--method", help=f"adversarial-training method; one of: {', '.join(METHODS)}")
+    parser.add_argument("--method", help=f"adversarial-training method; one of: {', '.join(method_names())}")
     aliases = {path: flag for flag, path in SHORTCUTS.items()}
     group = parser.add_argument_group("every config field, as --section.field VALUE")
     for path, tp in field_paths().items():

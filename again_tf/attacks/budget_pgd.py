@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from again_tf.attacks.ascent import ascend
 from again_tf.attacks.losses import resolve_loss
 from again_tf.attacks.threat import L2Ball, LinfBall, make_threat
 
@@ -35,15 +36,7 @@ def budget_pgd(
     threat = (LinfBall if norm == "linf" else L2Ball)(tf.reshape(tf.cast(eps, tf.float32), shape))
     step = tf.reshape(tf.cast(step_size, tf.float32), shape)
     steps = tf.cast(steps, tf.int32)
-    loss_fn = resolve_loss(loss)
     start = tf.clip_by_value(make_threat(norm, start_eps).random_start(x), clip[0], clip[1])
-
-    def body(i, x_adv):
-        with tf.GradientTape() as tape:
-            tape.watch(x_adv)
-            value = tf.reduce_sum(loss_fn(model_fn(x_adv), y))
-        active = tf.reshape(tf.cast(i < steps, tf.float32), shape)
-        moved = threat.step(x_adv, tape.gradient(value, x_adv), step * active)
-        return i + 1, tf.stop_gradient(tf.clip_by_value(threat.project(moved, x), clip[0], clip[1]))
-
-    return tf.while_loop(lambda i, _: i < tf.reduce_max(steps), body, (tf.constant(0), start))[1]
+    active_step = lambda i: step * tf.reshape(tf.cast(i < steps, tf.float32), shape)
+    return ascend(model_fn, resolve_loss(loss), x, y, start, threat, active_step, tf.reduce_max(steps),
+                  clip=clip)

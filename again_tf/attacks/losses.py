@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 
-from again_tf.models.outputs import main_logits
+from again_tf.models.outputs import dual, main_logits, per_head
 
 
 def cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -63,3 +65,19 @@ def resolve_loss(loss):
         raise ValueError(f"Unknown attack loss {loss!r}; allowed: {sorted(LOSSES)} or a callable.")
     fn = LOSSES[loss]
     return lambda outputs, target: fn(main_logits(outputs), target)
+
+
+LogitLoss = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+
+
+def on_main_head(loss: LogitLoss) -> Callable:
+    """``loss`` of the main logits, for a model_fn that may return ``ModelOutputs``."""
+    return lambda outputs, labels: loss(main_logits(outputs), labels)
+
+
+def through_aux_heads(loss: LogitLoss, beta_aux: float) -> Callable:
+    """The adaptive loss of a model with ASE: ``loss(main) + beta_aux * mean over sites of
+    loss(aux_site)``, the authors' PGD loss. At inference the masks follow the auxiliary heads'
+    argmax, which has no gradient, so the main head's loss alone can miss the easiest way to flip
+    the prediction: flip the mask. Without auxiliary heads it is ``loss(main)``."""
+    return lambda outputs, labels: dual(*per_head(lambda logits: loss(logits, labels), outputs), beta_aux)

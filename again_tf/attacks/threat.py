@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from again_tf import randomness
+from again_tf.config.schema import ATTACK_INITS, NORMS, default_step_size
 
-NORMS = ("linf", "l2")
-INITS = ("uniform", "normal", "none")
+__all__ = ["NORMS", "L2Ball", "LinfBall", "default_step_size", "initial_point", "make_threat"]
 
 
 def _per_example_norm(t: tf.Tensor) -> tf.Tensor:
@@ -60,8 +60,8 @@ def make_threat(norm: str, eps: float) -> LinfBall | L2Ball:
 
 def initial_point(threat, x: tf.Tensor, init: str, clip=(0.0, 1.0)) -> tf.Tensor:
     """``uniform``: random point of the ball; ``normal``: x + 0.001 N(0, 1) (TRADES); ``none``: x."""
-    if init not in INITS:
-        raise ValueError(f"Unknown attack init {init!r}; allowed: {list(INITS)}.")
+    if init not in ATTACK_INITS:
+        raise ValueError(f"Unknown attack init {init!r}; allowed: {list(ATTACK_INITS)}.")
     if init == "none":
         return x
     if init == "uniform":

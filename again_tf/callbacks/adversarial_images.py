@@ -12,17 +12,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from again_tf.attacks.losses import cross_entropy
-from again_tf.attacks.pgd import pgd
-from again_tf.evaluation import through_aux_heads
+from again_tf.attacks.pgd import pgd_through_heads
+from again_tf.evaluation import keras_target
 
 
 def adversarial_examples(model, x, y, eps: float, step_size: float, steps: int = 10) -> tf.Tensor:
     """PGD through the ASE heads (the stronger attack on an AGAIN model), inference mode."""
-    beta = getattr(getattr(model, "objective", None), "beta_aux", 2.0)
-    forward = getattr(model, "forward", None) or model
-    return pgd(lambda v: forward(v, training=False), x, y, eps=eps, step_size=step_size, steps=steps,
-               loss=through_aux_heads(cross_entropy, beta))
+    target = keras_target(model, x.shape[1:])
+    return pgd_through_heads(target.outputs_fn, x, y, eps=eps, steps=steps, beta_aux=target.beta_aux,
+                             step_size=step_size)
 
 
 class AdversarialImages(keras.callbacks.Callback):

@@ -1,11 +1,11 @@
 """Configuration: typed frozen dataclasses, presets and overrides (imports nothing else here)."""
 
+from again_tf.config.methods import method_entry, method_names, register_method
 from again_tf.config.overrides import apply_overrides, field_paths, load_config_file
 from again_tf.config.presets import DEFAULT_PRESET, PRESETS, get_preset
 from again_tf.config.schema import (
     BACKBONES,
     DATASETS,
-    METHODS,
     AgainConfig,
     AttackConfig,
     DataConfig,
@@ -15,13 +15,15 @@ from again_tf.config.schema import (
     OptimConfig,
     RunConfig,
     RuntimeConfig,
+    default_step_size,
     parse_method,
     with_method,
 )
 
 __all__ = [
-    "BACKBONES", "DATASETS", "DEFAULT_PRESET", "METHODS", "PRESETS", "AgainConfig",
-    "AttackConfig", "DataConfig", "EvalConfig", "ModelConfig", "ObjectiveConfig", "OptimConfig",
-    "RunConfig", "RuntimeConfig", "apply_overrides", "field_paths", "get_preset", "load_config_file",
-    "parse_method", "with_method",
+    "BACKBONES", "DATASETS", "DEFAULT_PRESET", "PRESETS", "AgainConfig", "AttackConfig",
+    "DataConfig", "EvalConfig", "ModelConfig", "ObjectiveConfig", "OptimConfig", "RunConfig",
+    "RuntimeConfig", "apply_overrides", "default_step_size", "field_paths", "get_preset",
+    "load_config_file", "method_entry", "method_names", "parse_method", "register_method",
+    "with_method",
 ]

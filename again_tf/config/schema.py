@@ -9,23 +9,23 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from again_tf.config.methods import method_entry, method_names, standalone_methods
 from again_tf.errors import ConfigError
 
 DATASETS = ("cifar10", "cifar100", "svhn_cropped", "mnist", "fashion_mnist")
 DATA_SOURCES = ("auto", "folder", "tfds")
 BACKBONES = ("small_cnn", "resnet18", "preact_resnet18", "wide_resnet", "wrn34_10", "wrn28_10")
 SITES = ("block", "features")
-BASE_METHODS = ("pgd_at", "trades", "mart", "fat", "fat_trades")  # combine with AGAIN/AWP/CAS
-STANDALONE_METHODS = ("lbgat", "las_at")  # bring a second network of their own: no AGAIN, AWP or CAS
 NORMS = ("linf", "l2")
-INITS = ("auto", "uniform", "normal", "none")
+ATTACK_INITS = ("uniform", "normal", "none")  # a random point of the ball, x + 0.001 N(0, 1), x
+INITS = ("auto", *ATTACK_INITS)  # auto: the method's own
 HFF_STYLES = ("shuffle", "clean")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
-PREFIXES = ("", "again_", "awp_", "again_awp_", "cas_")
-# --method: a base method, optionally wrapped by AWP and/or AGAIN (or CAS: ASE with alpha = 1 and
-# no HFF); "awp" alone is AWP over PGD-AT, "cas" CAS over PGD-AT.
-METHODS = (tuple(p + m for p in PREFIXES for m in BASE_METHODS) + ("awp", "again_awp", "cas")
-           + STANDALONE_METHODS)
+
+
+def default_step_size(eps: float) -> float:
+    """The evaluation PGD's step when none is set: eps / 4 (2/255 at 8/255, 0.025 at 0.1)."""
+    return eps / 4
 
 
 def _check(condition: bool, field_name: str, message: str) -> None:
@@ -146,7 +146,7 @@ class ObjectiveConfig:
     las_strategy_lr: float = 1e-4
 
     def validate(self) -> None:
-        _one_of(self.method, BASE_METHODS + STANDALONE_METHODS, "objective.method")
+        method_entry(self.method)
         _check(all(m >= 0 for m in self.fat_tau_milestones), "objective.fat_tau_milestones",
                f"must be epochs >= 0, got {self.fat_tau_milestones}.")
         _check(self.fat_omega >= 0.0, "objective.fat_omega", f"must be >= 0, got {self.fat_omega}.")
@@ -253,7 +253,7 @@ class RunConfig:
         for section in SECTIONS:
             getattr(self, section).validate()
         _check(self.verbose in (0, 1, 2), "verbose", f"got {self.verbose}; allowed: 0, 1, 2.")
-        if self.objective.method in STANDALONE_METHODS:
+        if self.objective.method in standalone_methods():
             _check(not (self.again.enabled or self.objective.awp), "objective.method",
                    f"{self.objective.method} does not combine with AGAIN, CAS or AWP; set again.ase, "
                    f"again.hff and objective.awp to false.")
@@ -279,7 +279,7 @@ SECTIONS = ("data", "model", "again", "attack", "objective", "optim", "eval", "r
 def parse_method(method: str) -> tuple[str, bool, str]:
     """``again_awp_trades`` -> ``("trades", awp=True, sites="again")``; ``sites`` is ``"again"``
     (ASE and HFF), ``"cas"`` (ASE with alpha 1, no HFF) or ``""``."""
-    _one_of(method, METHODS, "method")
+    _one_of(method, method_names(), "method")
     sites = next((p for p in ("again", "cas") if method == p or method.startswith(p + "_")), "")
     rest = method.removeprefix(sites).removeprefix("_")
     awp = rest.startswith("awp")

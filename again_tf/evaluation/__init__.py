@@ -1,7 +1,6 @@
-"""Robustness evaluation shared by the CLI, the training loop and the tests: attack specs,
-adaptive losses through the ASE heads, the per-example record, checks and the report."""
+"""Robustness evaluation shared by the CLI, the training loop and the tests: attack specs, the
+adaptive (through the ASE heads) and main-head columns, the per-example record, checks and the report."""
 
-from again_tf.evaluation.adaptive import on_main_head, through_aux_heads
 from again_tf.evaluation.attack_specs import (
     DEFAULT_ATTACKS,
     AttackSpec,
@@ -23,6 +22,6 @@ from again_tf.evaluation.target import (
 __all__ = [
     "DEFAULT_ATTACKS", "AttackSpec", "Check", "EvalRecord", "EvalSettings", "EvalTarget",
     "EvaluationError", "accuracies", "correct", "gradient_columns", "keras_target",
-    "markdown_table", "model_fingerprint", "on_main_head", "parse_attack", "parse_attacks", "run_attacks",
-    "run_checks", "saved_model_target", "through_aux_heads", "write_outputs",
+    "markdown_table", "model_fingerprint", "parse_attack", "parse_attacks", "run_attacks",
+    "run_checks", "saved_model_target", "write_outputs",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from again_tf.config.schema import default_step_size
 from again_tf.errors import ConfigError
 
 DEFAULT_ATTACKS = ("clean", "pgd10", "pgd20", "pgd50", "pgd100", "cw", "aa")  # the seed's columns
@@ -105,4 +106,4 @@ class EvalSettings:
 
     @property
     def step(self) -> float:
-        return self.step_size if self.step_size is not None else self.eps / 4
+        return self.step_size if self.step_size is not None else default_step_size(self.eps)

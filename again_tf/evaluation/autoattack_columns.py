@@ -10,9 +10,8 @@ import tensorflow as tf
 
 from again_tf.attacks.apgd import apgd
 from again_tf.attacks.autoattack import VERSIONS, autoattack
-from again_tf.attacks.losses import cross_entropy
+from again_tf.attacks.losses import cross_entropy, through_aux_heads
 from again_tf.errors import ConfigError
-from again_tf.evaluation.adaptive import through_aux_heads
 
 AUX_COMPONENT = "apgd-ce-aux"  # broken_by of the examples only the adaptive APGD-CE broke
 

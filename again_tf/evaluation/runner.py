@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import tensorflow as tf
 
-from again_tf.attacks.losses import cross_entropy, cw_margin
-from again_tf.attacks.pgd import pgd
-from again_tf.evaluation.adaptive import on_main_head, through_aux_heads
+from again_tf.attacks.losses import cross_entropy, cw_margin, on_main_head
+from again_tf.attacks.pgd import pgd, pgd_through_heads
+from again_tf.config.schema import default_step_size
 from again_tf.evaluation.attack_specs import AttackSpec, EvalSettings
 from again_tf.evaluation.autoattack_columns import autoattack_columns, check_autoattack
 from again_tf.evaluation.cascade import cascade, correct_predictions
@@ -34,19 +34,29 @@ def _pgd_loss(spec: AttackSpec, settings: EvalSettings) -> Callable:
     return cross_entropy
 
 
-def _gradient_attack(target, spec, settings, x, y, *, loss) -> tf.Tensor:
-    return pgd(target.outputs_fn, x, y, eps=settings.eps,
-               step_size=settings.eps if spec.kind == "fgsm" else settings.step, steps=spec.steps,
-               norm=settings.norm, loss=loss, init="none" if spec.kind == "fgsm" else "uniform",
-               restarts=1 if spec.kind == "fgsm" else settings.restarts, keep_found=True)
+def _attack_arguments(spec: AttackSpec, settings: EvalSettings) -> dict:
+    """FGSM is one step of eps from x; PGD and C&W start at random, with restarts."""
+    fgsm = spec.kind == "fgsm"
+    return {"eps": settings.eps, "step_size": settings.eps if fgsm else settings.step, "steps": spec.steps,
+            "norm": settings.norm, "init": "none" if fgsm else "uniform",
+            "restarts": 1 if fgsm else settings.restarts}
+
+
+def _main_head_attack(target, spec, settings, x, y) -> tf.Tensor:
+    loss = on_main_head(_pgd_loss(spec, settings))
+    return pgd(target.outputs_fn, x, y, loss=loss, keep_found=True, **_attack_arguments(spec, settings))
+
+
+def _adaptive_attack(target, spec, settings, x, y) -> tf.Tensor:
+    return pgd_through_heads(target.outputs_fn, x, y, beta_aux=target.beta_aux,
+                             loss=_pgd_loss(spec, settings), **_attack_arguments(spec, settings))
 
 
 def gradient_columns(target, spec, settings, x, y, use_aux: bool) -> dict[str, np.ndarray]:
     """``<name>:main`` (the main head's loss through the masks) and ``<name>``, the worst case
     with the attack through the auxiliary heads run on the survivors."""
-    base = _pgd_loss(spec, settings)
-    losses = [on_main_head(base)] + ([through_aux_heads(base, target.beta_aux)] if use_aux else [])
-    attacks = [functools.partial(_gradient_attack, target, spec, settings, loss=loss) for loss in losses]
+    legs = [_main_head_attack] + ([_adaptive_attack] if use_aux else [])
+    attacks = [functools.partial(leg, target, spec, settings) for leg in legs]
     results = [r.numpy().astype(np.int8) for r in cascade(target.logits, x, y, attacks)]
     return {f"{spec.name}:main": results[0], spec.name: results[-1]}
 
@@ -56,7 +66,7 @@ def sanity_columns(target, settings, x, y, use_aux: bool) -> dict[str, np.ndarra
     reach about 0)."""
     at_zero = pgd(target.outputs_fn, x, y, eps=0.0, step_size=settings.step, steps=10,
                   norm=settings.norm, loss=on_main_head(cross_entropy), init="uniform")
-    large = replace(settings, eps=LARGE_EPS, step_size=LARGE_EPS / 4)
+    large = replace(settings, eps=LARGE_EPS, step_size=default_step_size(LARGE_EPS))
     worst = gradient_columns(target, AttackSpec("pgd10", "pgd", 10), large, x, y, use_aux)["pgd10"]
     return {SANITY[0]: correct(target, at_zero, y), SANITY[1]: worst}
 

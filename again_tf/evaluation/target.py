@@ -8,6 +8,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from again_tf.config.schema import AgainConfig
 from again_tf.errors import AgainError
 from again_tf.models.outputs import ModelOutputs, main_logits
 
@@ -24,7 +25,7 @@ class EvalTarget:
     outputs_fn: Callable
     image_shape: tuple[int, int, int]
     num_classes: int
-    beta_aux: float = 2.0  # weight of the auxiliary heads in the adaptive attack loss
+    beta_aux: float = AgainConfig.beta_aux  # weight of the auxiliary heads in the adaptive attack loss
     description: str = ""
 
     def logits(self, images) -> tf.Tensor:
@@ -42,15 +43,18 @@ class EvalTarget:
             )
 
 
-def keras_target(model, image_shape, beta_aux: float = 2.0, description: str = "") -> EvalTarget:
-    """An AgainModel (``forward`` gives the auxiliary logits) or any Keras classifier."""
+def keras_target(model, image_shape, beta_aux: float | None = None, description: str = "") -> EvalTarget:
+    """An AgainModel (``forward`` gives the auxiliary logits) or any Keras classifier; ``beta_aux``
+    defaults to the model's own (the weight it was trained with)."""
     if hasattr(model, "forward"):
         fn = lambda images: model.forward(images, training=False)
     else:
         fn = lambda images: model(images, training=False)
     shape = tuple(int(d) for d in image_shape)
     num_classes = int(main_logits(fn(tf.zeros((1, *shape)))).shape[-1])
-    return EvalTarget(fn, shape, num_classes, beta_aux, description)
+    if beta_aux is None:
+        beta_aux = getattr(model, "beta_aux", AgainConfig.beta_aux)
+    return EvalTarget(fn, shape, num_classes, float(beta_aux), description)
 
 
 def saved_model_target(path: str | Path, signature: str = "serving_default") -> EvalTarget:

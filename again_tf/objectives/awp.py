@@ -1,4 +1,4 @@
-"""Adversarial Weight Perturbation (Wu et al. 2020), wrapping any objective.
+"""Adversarial Weight Perturbation (Wu et al. 2020): the perturbation ``methods.awp`` applies.
 
 The reference takes one SGD ascent step on a proxy copy and rescales the per-layer difference
 to ``gamma * ||w||``. That difference is ``lr * grad`` rescaled, so the direction is the

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tensorflow as tf
 
 from again_tf.attacks.losses import cross_entropy
-from again_tf.objectives.base import Objective
 
 
 def mart_terms(logits_clean, logits_adv, labels, lam: float = 6.0) -> dict[str, tf.Tensor]:
@@ -28,22 +27,3 @@ def mart_terms(logits_clean, logits_adv, labels, lam: float = 6.0) -> dict[str, 
     true_prob = tf.gather(nat_probs, labels, batch_dims=1)
     weighted_kl = kl * (1.0000001 - true_prob)
     return {"bce": bce, "kl": weighted_kl, "loss": bce + lam * weighted_kl}
-
-
-class MART(Objective):
-    name = "mart"
-    term_names = ("bce", "kl")
-    needs_clean_forward = True
-
-    def __init__(self, lam: float = 6.0, **kwargs):
-        super().__init__(**kwargs)
-        self.lam = float(lam)
-
-    def base_terms(self, logits_adv, logits_clean, labels, guide_logits=None):
-        return mart_terms(logits_clean, logits_adv, labels, self.lam)
-
-    def attack_base(self, logits_adv, labels, reference_logits):
-        return cross_entropy(logits_adv, labels)
-
-    def get_config(self):
-        return {**super().get_config(), "lam": self.lam}

@@ -2,7 +2,7 @@ import numpy as np
 import tensorflow as tf
 
 from again_tf.attacks import LOSSES, cross_entropy, cw_margin, dlr, dlr_targeted, kl_divergence
-from again_tf.attacks.losses import resolve_loss
+from again_tf.attacks.losses import on_main_head, resolve_loss, through_aux_heads
 from again_tf.models.outputs import ModelOutputs
 
 LOGITS = np.array([[2.0, 1.0, 0.0], [0.5, 0.5, 3.0]], np.float32)
@@ -54,3 +54,28 @@ def test_dlr_is_a_named_loss_of_the_main_logits():
     outputs = ModelOutputs(tf.constant(LOGITS4), (tf.zeros((2, 4)),))
     np.testing.assert_allclose(resolve_loss("dlr")(outputs, [0, 1]).numpy(), [-0.8, 2.0 / 3.0], rtol=1e-6)
     assert LOSSES["dlr"] is dlr
+
+
+def _ce(logits, labels):
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(len(labels)), labels]
+
+
+def test_loss_through_aux_heads_is_main_plus_beta_times_the_site_mean():
+    rng = np.random.default_rng(0)
+    main, aux1, aux2 = (rng.normal(size=(4, 5)).astype(np.float32) for _ in range(3))
+    y = np.array([0, 3, 1, 4])
+    outputs = ModelOutputs(tf.constant(main), (tf.constant(aux1), tf.constant(aux2)))
+    got = through_aux_heads(cross_entropy, 2.0)(outputs, tf.constant(y)).numpy()
+    want = _ce(main, y) + 2.0 * (_ce(aux1, y) + _ce(aux2, y)) / 2
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(on_main_head(cross_entropy)(outputs, tf.constant(y)).numpy(), _ce(main, y),
+                               rtol=1e-5)
+
+
+def test_plain_logits_have_no_aux_term():
+    logits = tf.constant([[1.0, 0.0], [0.0, 3.0]])
+    y = tf.constant([0, 0])
+    np.testing.assert_allclose(through_aux_heads(cross_entropy, 2.0)(logits, y).numpy(),
+                               cross_entropy(logits, y).numpy())

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from again_tf.config import (
-    METHODS,
     PRESETS,
     apply_overrides,
     get_preset,
     load_config_file,
+    method_names,
     parse_method,
     with_method,
 )
@@ -36,7 +36,7 @@ def test_paper_recipes_follow_the_spec():
     assert q.data.dataset == "fashion_mnist" and q.attack.eps == 0.1 and q.method == "again_pgd_at"
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", method_names())
 def test_every_method_name_parses_and_sets_the_config(method):
     base, awp, sites = parse_method(method)
     config = with_method(get_preset("paper-resnet18"), method).validate()

@@ -31,13 +31,14 @@ def test_lbgat_trains_its_guide_with_the_model_and_saves_it(tmp_path):
     config = tiny_config("lbgat")
     model = compile_model(build_model(config, INFO), config, steps_per_epoch=4)
     x, y, xt, yt = fashion(2048, 256)
-    guide_before = [w.numpy().copy() for w in model.guide.trainable_weights]
+    guide_before = [w.numpy().copy() for w in model.networks["guide"].trainable_weights]
     for start in range(0, 2048, 32):
         model.train_on_batch(x[start:start + 32], y[start:start + 32])
-    assert all(not np.allclose(b, w.numpy()) for b, w in zip(guide_before, model.guide.trainable_weights))
-    guide_accuracy = np.mean(np.argmax(model.guide(xt, training=False), 1) == yt)
+    guide = model.networks["guide"]
+    assert all(not np.allclose(b, w.numpy()) for b, w in zip(guide_before, guide.trainable_weights))
+    guide_accuracy = np.mean(np.argmax(guide(xt, training=False), 1) == yt)
     assert guide_accuracy > 0.3  # the guide learns the clean task (chance: 0.1)
     model.save(tmp_path / "lbgat.keras")
     reloaded = keras.models.load_model(tmp_path / "lbgat.keras", compile=False)
-    np.testing.assert_allclose(reloaded.guide(xt[:8]).numpy(), model.guide(xt[:8]).numpy(), atol=1e-5)
+    np.testing.assert_allclose(reloaded.networks["guide"](xt[:8]).numpy(), guide(xt[:8]).numpy(), atol=1e-5)
     np.testing.assert_allclose(reloaded(tf.constant(xt[:8])).numpy(), model(xt[:8]).numpy(), atol=1e-5)
