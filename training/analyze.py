@@ -31,12 +31,10 @@ from matplotlib.ticker import MaxNLocator
 
 from again_tf.analysis import effective_support, grad_cam, integrated_gradients, mass_span, pixel_map
 from again_tf.analysis.mask_dependence import mask_dependence
-from again_tf.attacks.losses import cross_entropy
-from again_tf.attacks.pgd import pgd
+from again_tf.attacks.pgd import pgd_through_heads
 from again_tf.data import load_arrays
 from again_tf.engine.checkpoints import load_trained_model, resolve_source, run_config, source_dataset
 from again_tf.errors import AgainError, ConfigError
-from again_tf.evaluation import through_aux_heads
 
 GAP_COLUMNS = ("gap_train_clean", "gap_test_clean", "gap_train_pgd10", "gap_test_pgd10")
 
@@ -194,9 +192,8 @@ def load_run(run: Path, checkpoint: str):
 def span_line(run: Path, model, config, x, y, method: str, layer: str | None) -> tuple[str, np.ndarray]:
     """Attribution span on clean and PGD-10 inputs (through the ASE heads), and the clean maps."""
     eps = config.attack.eps if config else 8 / 255
-    beta = config.again.beta_aux if config else 2.0
-    x_adv = pgd(lambda v: model.forward(v, training=False), x, y, eps=eps, step_size=eps / 4, steps=10,
-                loss=through_aux_heads(cross_entropy, beta)).numpy()
+    beta = config.again.beta_aux if config else model.beta_aux
+    x_adv = pgd_through_heads(model.inference_fn(), x, y, eps=eps, steps=10, beta_aux=beta).numpy()
     clean = attribution_maps(model, x, y, method, layer)
     adv = attribution_maps(model, x_adv, y, method, layer)
     line = (f"{run.name}: {method} span on {len(x)} test images - mass span (80%) clean "
