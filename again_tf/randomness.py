@@ -35,6 +35,22 @@ def step_seed(seed: tf.Tensor):
         stack.pop()
 
 
+@contextlib.contextmanager
+def shared_draws(enabled: bool = True):
+    """Yields ``again()``: after it, draws repeat those made since the block began, so two
+    training-mode passes on the same images (TRADES' clean and adversarial passes, AWP's proxy
+    and real passes) share their HFF mix and ASE's y'. A no-op when not ``enabled`` or outside
+    ``step_seed`` (stateful draws cannot be replayed)."""
+    stack = _stack()
+    start = stack[-1]["count"] if stack else None
+
+    def again() -> None:
+        if enabled and start is not None:
+            stack[-1]["count"] = start
+
+    yield again
+
+
 def next_seed() -> tf.Tensor | None:
     """The seed of the next draw, or None outside ``step_seed``."""
     stack = _stack()

@@ -20,6 +20,9 @@ NORMS = ("linf", "l2")
 ATTACK_INITS = ("uniform", "normal", "none")  # a random point of the ball, x + 0.001 N(0, 1), x
 INITS = ("auto", *ATTACK_INITS)  # auto: the method's own
 HFF_STYLES = ("shuffle", "clean")
+HFF_PLACEMENTS = ("before_ase", "mask_only")  # what the ASE head reads: fused features, or unfused
+MASK_SOURCES = ("label", "prediction", "soft")  # where ASE's training mask comes from
+SMALL_CNN_BLOCK_SITES = ("series", "branch")  # the small CNN's block site: all later layers, or a branch
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 
 
@@ -68,10 +71,12 @@ class ModelConfig:
     dropout: float = 0.0  # wide_resnet only
     widths: tuple[int, ...] = (32, 64, 128)  # small_cnn only
     sites: tuple[str, ...] = SITES
+    block_site_path: str = "series"  # small_cnn only: branch gives the last conv an unmasked shortcut
     sync_batchnorm: bool = False  # synchronise BN statistics over replicas
 
     def validate(self) -> None:
         _one_of(self.backbone, BACKBONES, "model.backbone")
+        _one_of(self.block_site_path, SMALL_CNN_BLOCK_SITES, "model.block_site_path")
         for site in self.sites:
             _one_of(site, SITES, "model.sites")
         _check((self.depth - 4) % 6 == 0, "model.depth", f"must be 6n + 4 (28, 34, ...), got {self.depth}.")
@@ -89,7 +94,11 @@ class AgainConfig:
     hff_style: str = "shuffle"
     hff_concentration: float = 1.0
     hff_per_sample_gamma: bool = False
+    hff_placement: str = "before_ase"  # mask_only: the ASE head reads the features before HFF
     attack_aux: bool = True  # training attack also maximises beta_aux * the aux heads' loss
+    mask_source: str = "label"  # label (the paper), prediction or soft: see layers/ase.py
+    mask_temperature: float = 1.0  # soft masks: W softmax(z_aux / T)
+    paired_draws: bool = False  # passes on the same images (TRADES' clean and adversarial) share HFF and y'
 
     def validate(self) -> None:
         _check(0.0 <= self.alpha <= 1.0, "again.alpha", f"must be in [0, 1], got {self.alpha}.")
@@ -99,6 +108,10 @@ class AgainConfig:
         _check(self.hff_concentration > 0.0, "again.hff_concentration",
                f"must be > 0, got {self.hff_concentration}.")
         _one_of(self.hff_style, HFF_STYLES, "again.hff_style")
+        _one_of(self.hff_placement, HFF_PLACEMENTS, "again.hff_placement")
+        _one_of(self.mask_source, MASK_SOURCES, "again.mask_source")
+        _check(self.mask_temperature > 0.0, "again.mask_temperature",
+               f"must be > 0, got {self.mask_temperature}.")
 
     @property
     def enabled(self) -> bool:

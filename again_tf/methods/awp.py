@@ -7,6 +7,7 @@ import contextlib
 
 import tensorflow as tf
 
+from again_tf import randomness
 from again_tf.methods.base import Method
 from again_tf.objectives.awp import perturbable, update_variables, weight_perturbation
 
@@ -28,7 +29,8 @@ class AWP:
     @contextlib.contextmanager
     def perturbed_weights(self, model, x, x_adv, y, count):
         """Applies the perturbation (zero during warm-up) and takes it back on exit."""
-        with self.inner.perturbed_weights(model, x, x_adv, y, count):
+        with self.inner.perturbed_weights(model, x, x_adv, y, count), \
+                randomness.shared_draws(self.inner.paired_draws) as again:
             saved = model.batchnorm_statistics()
 
             def proxy_loss():
@@ -40,6 +42,7 @@ class AWP:
             active = tf.cast(model.optimizer.iterations >= self.warmup_steps, tf.float32)
             delta = [active * d for d in delta]
             update_variables(targets, delta)
+            again()  # the real pass draws what the proxy pass drew
             try:
                 yield
             finally:

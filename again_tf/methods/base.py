@@ -60,8 +60,12 @@ class Method:
     untrained_networks: tuple[str, ...] = ()  # networks the optimizer must not update
     options: dict[str, str] = {}  # constructor argument -> its ``objective.<field>`` (mixins add theirs)
 
-    def __init__(self, attack: TrainingAttack, beta_aux: float, attack_aux: bool = True):
+    def __init__(self, attack: TrainingAttack, beta_aux: float, attack_aux: bool = True,
+                 paired_draws: bool = False):
+        """``paired_draws``: the training-mode passes of one step on the same images share their
+        random draws (HFF, ASE's y'); see ``again_tf.randomness.shared_draws``."""
         self.attack, self.beta_aux, self.attack_aux = attack, float(beta_aux), bool(attack_aux)
+        self.paired_draws = bool(paired_draws)
 
     @classmethod
     def from_config(cls, config, steps_per_epoch: int, **kwargs) -> Method:
@@ -71,7 +75,9 @@ class Method:
         init = cls.default_init if a.init == "auto" else a.init
         attack = TrainingAttack(a.eps, a.step_size, a.steps, a.norm, init)
         options = {arg: getattr(config.objective, name) for arg, name in cls.all_options().items()}
-        return cls(attack, config.again.beta_aux, config.again.attack_aux, **options, **kwargs)
+        again = config.again
+        return cls(attack, again.beta_aux, again.attack_aux, paired_draws=again.paired_draws,
+                   **options, **kwargs)
 
     @classmethod
     def all_options(cls) -> dict[str, str]:

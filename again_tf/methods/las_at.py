@@ -37,10 +37,10 @@ class LASAT(Method):
     options = {name: f"las_{name}" for name in ("eps_scales", "step_scales", "iterations", "interval",
                                                  "reward_weights", "confidence", "strategy_lr")}
 
-    def __init__(self, attack, beta_aux, attack_aux=True, *, eps_scales, step_scales, iterations,
-                 interval: int, reward_weights, confidence: float, strategy_lr: float):
+    def __init__(self, *args, eps_scales, step_scales, iterations, interval: int, reward_weights,
+                 confidence: float, strategy_lr: float, **kwargs):
         """The values' meaning and the release's defaults: the ``las_*`` fields of ObjectiveConfig."""
-        super().__init__(attack, beta_aux, attack_aux)
+        super().__init__(*args, **kwargs)
         self.eps_scales = tuple(float(e) for e in eps_scales)
         self.step_scales = tuple(float(s) for s in step_scales)
         self.iterations = tuple(int(i) for i in iterations)

@@ -22,8 +22,8 @@ class LBGAT(KLAttack, CleanPass, Method):
     term_names = ("mse", "ce_guide", "kl")
     options = {"beta": "lbgat_beta"}
 
-    def __init__(self, attack, beta_aux, attack_aux=True, *, beta: float):
-        super().__init__(attack, beta_aux, attack_aux)
+    def __init__(self, *args, beta: float, **kwargs):
+        super().__init__(*args, **kwargs)
         self.beta = float(beta)
 
     @classmethod

@@ -13,8 +13,8 @@ class MART(CleanPass, Method):
     term_names = ("bce", "kl")
     options = {"lam": "mart_lambda"}
 
-    def __init__(self, attack, beta_aux, attack_aux=True, *, lam: float):
-        super().__init__(attack, beta_aux, attack_aux)
+    def __init__(self, *args, lam: float, **kwargs):
+        super().__init__(*args, **kwargs)
         self.lam = float(lam)
 
     def head_terms(self, logits_adv, logits_clean, labels, **extra):

@@ -3,6 +3,7 @@ maximises the KL from F(x)."""
 
 from __future__ import annotations
 
+from again_tf import randomness
 from again_tf.methods.base import Method, Passes
 from again_tf.objectives.trades import kl_attack_loss, trades_terms
 
@@ -11,8 +12,10 @@ class CleanPass:
     """Mixin for methods whose loss reads F(x) in training mode as well as F(x_adv)."""
 
     def forward(self, model, x, x_adv, y, training):
-        adv = model.adversarial_pass(x_adv, y, x, training)
-        return Passes(adv, model.forward(x, y, training=training))
+        with randomness.shared_draws(self.paired_draws) as again:
+            adv = model.adversarial_pass(x_adv, y, x, training)
+            again()
+            return Passes(adv, model.forward(x, y, training=training))
 
 
 class KLAttack:
@@ -32,8 +35,8 @@ class TRADES(KLAttack, CleanPass, Method):
     term_names = ("ce_clean", "kl")
     options = {"beta": "trades_beta"}
 
-    def __init__(self, attack, beta_aux, attack_aux=True, *, beta: float):
-        super().__init__(attack, beta_aux, attack_aux)
+    def __init__(self, *args, beta: float, **kwargs):
+        super().__init__(*args, **kwargs)
         self.beta = float(beta)
 
     def head_terms(self, logits_adv, logits_clean, labels, **extra):

@@ -23,12 +23,15 @@ def build_backbone(model: ModelConfig, again: AgainConfig, num_classes: int) -> 
             hff_probability=again.hff_probability,
             hff_concentration=again.hff_concentration,
             hff_per_sample_gamma=again.hff_per_sample_gamma,
+            hff_placement=again.hff_placement,
+            mask_source=again.mask_source,
+            mask_temperature=again.mask_temperature,
         ),
         sync_batchnorm=model.sync_batchnorm,
         name="backbone",
     )
     if model.backbone == "small_cnn":
-        return SmallCNN(widths=tuple(model.widths), **common)
+        return SmallCNN(widths=tuple(model.widths), block_site_path=model.block_site_path, **common)
     if model.backbone == "resnet18":
         return ResNet(blocks_per_stage=(2, 2, 2, 2), **common)
     if model.backbone == "preact_resnet18":

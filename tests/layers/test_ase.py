@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from again_tf import randomness
 from again_tf.layers.ase import ASE, ase_mask
 from tests.test_case import (
     check_config_round_trip,
@@ -88,3 +89,71 @@ def test_keras_layer_contract(tmp_path):
     check_fit_step(ASE(K), _features(), _labels(), K,
                    layer_call=lambda lyr, x, y, training: lyr(x, labels=y, training=training))
     check_saved_model_round_trip(ASE(K), _features(), tmp_path)
+
+
+def _seeded(layer, a, labels, training=True):
+    """One call under a fixed step seed, so two calls draw the same random numbers."""
+    with randomness.step_seed(tf.constant([7, 3], tf.int64)):
+        return layer(a, labels=labels, training=training)
+
+
+@pytest.mark.parametrize("source", ["prediction", "soft"])
+def test_leak_free_masks_do_not_depend_on_the_labels(source):
+    layer = ASE(K, alpha=0.6, mask_source=source)
+    a, y = _features(), _labels()
+    out, _ = _seeded(layer, a, y)
+    shuffled, _ = _seeded(layer, a, tf.reverse(y, [0]))
+    np.testing.assert_array_equal(out.numpy(), shuffled.numpy())
+    label_layer = ASE(K, alpha=0.6)
+    label_layer.build(a.shape)
+    label_layer.set_weights(layer.get_weights())
+    label_outputs = [_seeded(label_layer, a, labels)[0].numpy() for labels in (y, tf.reverse(y, [0]))]
+    assert not np.allclose(*label_outputs)  # the paper's mask carries the labels
+
+
+def test_prediction_mask_mixes_the_own_argmax_with_a_random_class():
+    layer = ASE(K, alpha=0.6, mask_source="prediction")
+    a = _features()
+    out, aux = _seeded(layer, a, None)
+    kernel, predicted = layer.kernel.numpy(), aux.numpy().argmax(-1)
+    mask = (out.numpy() / a.numpy())[:, 0, 0, :]
+    residual = (mask - 0.6 * kernel[:, predicted].T) / 0.4
+    distances = ((residual[:, None, :] - kernel.T[None]) ** 2).sum(-1)
+    np.testing.assert_allclose(distances.min(-1), 0.0, atol=1e-8)  # a column of W per example
+
+
+def test_soft_mask_is_the_probability_weighted_columns_and_has_a_gradient():
+    layer = ASE(K, alpha=1.0, mask_source="soft", temperature=0.5)
+    a = tf.Variable(_features())
+    out, aux = layer(a, training=False)
+    probs = tf.nn.softmax(aux / 0.5).numpy()
+    expected = a.numpy() * (probs @ layer.kernel.numpy().T)[:, None, None, :]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+    trained, _ = _seeded(layer, a, None)  # alpha 1: the training mask is the inference mask
+    np.testing.assert_allclose(trained.numpy(), out.numpy(), rtol=1e-6)
+    with tf.GradientTape() as tape:  # the mask itself passes a gradient back to the features
+        out, _ = layer(a, training=False)
+        mask_only = tf.reduce_sum(out / tf.stop_gradient(a))
+    assert np.abs(tape.gradient(mask_only, a).numpy()).max() > 1e-4
+
+
+def test_head_input_feeds_the_auxiliary_logits_only():
+    layer = ASE(K, alpha=1.0)
+    a, other, y = _features(), _features(), _labels()
+    out, aux = layer(a, labels=y, training=True, head_input=other)
+    np.testing.assert_allclose(aux.numpy(), other.numpy().mean(axis=(1, 2)) @ layer.kernel.numpy()
+                               + layer.bias.numpy(), rtol=1e-5, atol=1e-6)
+    expected = a.numpy() * layer.kernel.numpy()[:, y.numpy()].T[:, None, None, :]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [{"mask_source": "oracle"}, {"mask_source": "soft", "temperature": 0.0}])
+def test_bad_mask_settings_name_the_allowed_values(bad):
+    with pytest.raises(ValueError, match="label, prediction, soft|> 0"):
+        ASE(K, **bad)
+
+
+def test_leak_free_layers_round_trip(tmp_path):
+    for source in ("prediction", "soft"):
+        check_config_round_trip(ASE(K, alpha=0.8, mask_source=source, temperature=2.0))
+        check_saved_model_round_trip(ASE(K, mask_source=source), _features(), tmp_path)

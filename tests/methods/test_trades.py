@@ -1,13 +1,18 @@
 """TRADES and MART as methods: F(x) in the passes, each ASE head its own terms, TRADES' KL attack."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from again_tf.methods import Passes
+from again_tf import randomness
+from again_tf.data import dataset_info
+from again_tf.engine import build_model
+from again_tf.methods import Passes, build_method
 from again_tf.methods.mart import MART
 from again_tf.methods.trades import TRADES
 from again_tf.models.outputs import ModelOutputs
 from again_tf.objectives import mart_terms, trades_terms
+from tests.engine.helpers import fashion, tiny_config
 from tests.methods.helpers import make
 from tests.objectives.helpers import ADV, CLEAN, Y, softmax
 
@@ -30,3 +35,20 @@ def test_trades_attack_maximises_kl_to_the_clean_reference():
     loss = make(TRADES, beta=6.0).attack_loss(reference)(ModelOutputs(tf.constant(ADV)), Y)
     p, q = softmax(CLEAN), softmax(ADV)
     np.testing.assert_allclose(loss.numpy(), (p * np.log(p / q)).sum(1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_with_paired_draws_again_trades_passes_agree_when_x_adv_is_x(paired):
+    """x_adv = x: with shared draws (HFF mix, ASE's y') the clean and adversarial passes are the
+    same computation, so TRADES' KL is 0 on every head; with independent draws it has a floor."""
+    config = tiny_config("again_trades", **{"again.paired_draws": str(paired).lower()})
+    model = build_model(config, dataset_info("fashion_mnist"))
+    method = build_method(config, steps_per_epoch=4)
+    x, y = (tf.constant(a) for a in fashion(32, 1)[:2])
+    with randomness.step_seed(tf.constant([3, 9], tf.int64)):
+        passes = method.forward(model, x, x, y, training=True)
+        terms = method.terms(passes, y)
+    heads = zip([passes.adv.logits, *passes.adv.aux_logits], [passes.clean.logits, *passes.clean.aux_logits])
+    assert all(np.array_equal(a.numpy(), c.numpy()) for a, c in heads) == paired
+    kl = float(tf.reduce_max(terms["kl"]))
+    assert (kl < 1e-6) if paired else (kl > 1e-3)

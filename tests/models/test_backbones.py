@@ -76,3 +76,19 @@ def test_config_round_trip_rebuilds_the_same_function(cls, kwargs):
     clone(x, training=False)
     clone.set_weights(backbone.get_weights())
     np.testing.assert_allclose(clone(x, training=False)[0].numpy(), out.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("path,depends_on_input", [("series", False), ("branch", True)])
+def test_small_cnn_branch_site_keeps_an_unmasked_path(path, depends_on_input):
+    """A zero block mask: in series nothing of the input gets past it; as a branch the shortcut
+    still carries the unmasked features."""
+    config = ModelConfig(backbone="small_cnn", widths=(4, 4, 4), sites=("block",), block_site_path=path)
+    backbone = build_backbone(config, AgainConfig(hff=False), 3)
+    x = tf.random.uniform((2, 28, 28, 1))
+    backbone(x, training=False)
+    site = _sites(backbone)[0]
+    site.ase.kernel.assign(tf.zeros_like(site.ase.kernel))
+    features, _ = backbone(x, training=False)
+    varies = not np.allclose(features[0].numpy(), features[1].numpy())
+    assert varies == depends_on_input
+    assert check_config_round_trip(backbone).block_site_path == path
