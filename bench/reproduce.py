@@ -19,6 +19,12 @@ after K cells run in this call (to fit a time budget). The grid file (JSON):
               {"row": "ASE only", "method": "again_pgd_at", "group": "ablation", "seeds": [0],
                "overrides": {"again.hff": false}}]}
 
+Every cell records the code version its numbers come from (``code_version``: the commit, plus a
+hash of any uncommitted change to again_tf/, training/, serving/ and bench/), and a grid refuses
+to add cells from another version to a results folder: run it from a worktree of the recorded
+commit (``git worktree add ../grid COMMIT``) while the main checkout moves on. ``--seeds`` runs
+only those seeds (e.g. every row's first seed before any second one).
+
 ``evaluate`` may also be a list of evaluations, each with a ``name`` (its folder under
 ``<cell>/eval/``) and optionally only for some ``groups`` and ``seeds``: e.g. the PGD columns on
 2000 images for every cell and AutoAttack, which costs ~40x more, on 500 images of the main
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import re
 import shutil
@@ -48,6 +55,8 @@ GRID_KEYS = ("name", "preset", "overrides", "seeds", "evaluate", "rows", "output
 ROW_KEYS = ("row", "method", "group", "seeds", "overrides")
 EVALUATE_KEYS = ("name", "attacks", "n", "batch_size", "eps", "groups", "seeds")
 DEFAULT_ATTACKS = "clean,pgd10,pgd20,pgd50,pgd100,cw,aa"
+REPO = Path(__file__).resolve().parents[1]
+CODE = ("again_tf", "training", "serving", "bench")  # what a cell's numbers depend on
 
 
 @dataclass(frozen=True)
@@ -177,13 +186,13 @@ def _run(command: list[str], log: Path) -> float:
     with log.open("a") as out:
         out.write("$ " + " ".join(command) + "\n")
         out.flush()
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     if done.returncode:
         raise RuntimeError(f"{command[2]} failed (exit {done.returncode}); see {log}.")
     return time.perf_counter() - start
 
 
-def run_cell(grid: Grid, cell: Cell, root: Path, python: str) -> dict:
+def run_cell(grid: Grid, cell: Cell, root: Path, python: str, version: str = "") -> dict:
     """Trains (unless a finished training is there) and evaluates one cell; writes cell.json."""
     run_dir, timing = root / cell.id, root / f"{cell.id}.train_seconds"
     resumed = False
@@ -204,9 +213,35 @@ def run_cell(grid: Grid, cell: Cell, root: Path, python: str) -> dict:
                "overrides": {**grid.overrides, **cell.overrides}, "accuracy": accuracy,
                "evaluations": evaluations, "examples": examples, "train_seconds": round(train_seconds, 1),
                "eval_seconds": round(eval_seconds, 1), "warnings": warnings,
-               "train_resumed": resumed}  # then train_seconds is the last attempt's only
+               "train_resumed": resumed,  # then train_seconds is the last attempt's only
+               "code_version": version}
     (run_dir / "cell.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def code_version(repo: Path = REPO) -> str:
+    """``<commit>``, or ``<commit>+<hash of the uncommitted diff>`` when the code has changes."""
+    def git(*args):
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        if done.returncode:
+            raise ConfigError(f"{repo}: git {args[0]} failed ({done.stderr.strip()}); a grid records the "
+                              "commit its numbers come from: run it from a git checkout.")
+        return done.stdout
+
+    commit = git("rev-parse", "HEAD").strip()
+    diff = git("diff", "HEAD", "--", *CODE) + git("ls-files", "--others", "--exclude-standard", "--", *CODE)
+    return commit if not diff else f"{commit}+{hashlib.sha256(diff.encode()).hexdigest()[:12]}"
+
+
+def check_one_version(summaries: list[dict], version: str) -> None:
+    """Finished cells must come from this code version (cells from before versions were recorded
+    carry none and are not checked)."""
+    others = sorted({s["code_version"] for s in summaries if s.get("code_version")} - {version})
+    if others:
+        raise ConfigError(f"finished cells come from code version {', '.join(others)}, this checkout is "
+                          f"{version}: a grid's numbers come from one version. Run it from a worktree of "
+                          f"that commit (git worktree add ../grid {others[0].split('+')[0]}), or use a new "
+                          "--results-dir.")
 
 
 def _cell_text(values: list[float]) -> str:
@@ -271,11 +306,15 @@ def _evaluation_table(grid: Grid, spec: dict, summaries: list[dict]) -> list[str
     return lines + [""]
 
 
+def finished_summaries(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
+    paths = [finished_summary(c, root, results_dir) for c in grid.cells]
+    return [json.loads(p.read_text()) for p in paths if p is not None]
+
+
 def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
     """Every finished cell's summary; writes results.csv and table.md to the grid folder (and
     copies them with the per-cell raw files to ``results_dir``)."""
-    paths = [finished_summary(c, root, results_dir) for c in grid.cells]
-    summaries = [json.loads(p.read_text()) for p in paths if p is not None]
+    summaries = finished_summaries(grid, root, results_dir)
     specs = list(columns(grid))
     with (root / "results.csv").open("w", newline="") as f:
         writer = csv.writer(f)
@@ -324,6 +363,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--results-dir", type=Path, default=None, help="copy results and raw CSVs here")
     p.add_argument("--only", nargs="+", default=None, help="run only these rows (by name)")
     p.add_argument("--max-cells", type=int, default=None, help="stop after running this many cells")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="run only these seeds")
     p.add_argument("--dry-run", action="store_true", help="print what would run")
     return p.parse_args(argv)
 
@@ -338,11 +378,18 @@ def main(argv=None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    root = args.output_dir or Path(grid.output_dir)
+    root = (args.output_dir or Path(grid.output_dir)).resolve()
     root.mkdir(parents=True, exist_ok=True)
+    try:
+        version = code_version()
+        check_one_version(finished_summaries(grid, root, args.results_dir), version)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     ran = 0
     for cell in grid.cells:
-        if args.only and cell.row not in args.only or finished_summary(cell, root, args.results_dir):
+        skipped = (args.only and cell.row not in args.only) or (args.seeds and cell.seed not in args.seeds)
+        if skipped or finished_summary(cell, root, args.results_dir):
             continue
         if args.max_cells is not None and ran >= args.max_cells:
             break
@@ -350,7 +397,7 @@ def main(argv=None) -> int:
             print(" ".join(train_command(grid, cell, root, sys.executable)))
             continue
         print(f"[{time.strftime('%H:%M:%S')}] {cell.id}: training and evaluating", flush=True)
-        summary = run_cell(grid, cell, root, sys.executable)
+        summary = run_cell(grid, cell, root, sys.executable, version)
         ran += 1
         print(_done_line(summary), flush=True)
         gather(grid, root, args.results_dir)  # a later kill loses no finished cell

@@ -4,13 +4,14 @@ import csv
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from again_tf.config.schema import parse_method
 from again_tf.errors import ConfigError
-from bench.reproduce import _flags, load_grid, main, train_command
+from bench.reproduce import _flags, check_one_version, code_version, load_grid, main, train_command
 from training.cli_config import resolve_config
 from training.train import parse_args
 
@@ -80,7 +81,8 @@ def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     assert re.search(r"\| PGD-AT \| 1 \| [0-9.]+ \| [0-9.]+ \|", extra) and "HFF only" not in extra
     assert (results / "hff-only-s0" / "metrics.csv").is_file()
     assert (results / "pgd-at-s0" / "extra_per_example.csv").is_file()
-    assert json.loads((root / "pgd-at-s0" / "cell.json").read_text())["examples"] == {"main": 32, "extra": 16}
+    cell = json.loads((root / "pgd-at-s0" / "cell.json").read_text())
+    assert cell["examples"] == {"main": 32, "extra": 16} and cell["code_version"] == code_version()
     shutil.rmtree(root)  # a fresh checkout keeps only the results folder: nothing is run again
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -98,3 +100,31 @@ def test_every_grid_in_the_repository_resolves_to_valid_run_configs(path):
         assert (config.objective.method, config.objective.awp) == (base, awp), cell
         assert config.again.enabled == bool(sites) or cell.group == "ablation", cell
         assert config.seed == cell.seed and config.preset == grid.preset
+
+
+def test_the_code_version_is_the_commit_plus_a_hash_of_uncommitted_code(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "again_tf").mkdir()
+    (tmp_path / "again_tf" / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.md").write_text("not code\n")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one")
+    commit = code_version(tmp_path)
+    assert len(commit) == 40 and "+" not in commit
+    (tmp_path / "notes.md").write_text("changed, still not code\n")
+    assert code_version(tmp_path) == commit
+    (tmp_path / "again_tf" / "a.py").write_text("x = 2\n")
+    dirty = code_version(tmp_path)
+    assert dirty.startswith(commit + "+") and code_version(tmp_path) == dirty
+    with pytest.raises(ConfigError, match="git rev-parse failed"):
+        code_version(Path("/"))
+
+
+def test_cells_of_another_code_version_are_refused():
+    check_one_version([{"code_version": "abc"}, {}], "abc")  # a cell from before versions: not checked
+    with pytest.raises(ConfigError, match="come from code version abc\\+123, this checkout is def.*"
+                                          "git worktree add ../grid abc"):
+        check_one_version([{"code_version": "abc+123"}], "def")
