@@ -58,10 +58,3 @@ def test_one_and_two_replicas_take_the_same_steps(method):
             np.testing.assert_allclose(l1[key], l2[key], rtol=1e-5, atol=1e-6)
     assert any(not np.allclose(a, b) for a, b in zip(initial, m1.get_weights()))
 
-
-def test_batch_not_divisible_by_replicas_is_a_clear_error():
-    from again_tf.errors import ConfigError
-    from training.train import check_replicas
-
-    with pytest.raises(ConfigError, match="not divisible by the 2 replicas"):
-        check_replicas(tiny_config(**{"data.batch_size": "33"}), 2)
