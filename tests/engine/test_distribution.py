@@ -58,3 +58,13 @@ def test_one_and_two_replicas_take_the_same_steps(method):
             np.testing.assert_allclose(l1[key], l2[key], rtol=1e-5, atol=1e-6)
     assert any(not np.allclose(a, b) for a, b in zip(initial, m1.get_weights()))
 
+
+
+def test_cluster_workers_counts_the_chief_and_worker_tasks_only():
+    from again_tf.engine.distribution import cluster_workers
+
+    spec = tf.train.ClusterSpec({"chief": ["h:1"], "worker": ["h:2", "h:3"], "ps": ["h:4"]})
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(spec, task_type="worker", task_id=0)
+    assert cluster_workers(resolver) == 3
+    empty = tf.distribute.cluster_resolver.SimpleClusterResolver(tf.train.ClusterSpec({}))
+    assert cluster_workers(empty) == 0 and cluster_workers(None) == 0
