@@ -1,4 +1,5 @@
-"""The folders a config names, checked in microseconds, before TensorFlow is even imported."""
+"""Paths the CLIs are given and the checkpoint names a run folder holds, checked in microseconds,
+before TensorFlow is even imported (a typo costs no TensorFlow start-up)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,14 @@ from pathlib import Path
 
 from again_tf.config.schema import RunConfig
 from again_tf.errors import ConfigError
+
+CHECKPOINTS = ("best_robust", "last")  # <run>/checkpoints/<name>.keras
+
+
+def check_exists(path: str | Path, flag: str, expected: str) -> None:
+    """A path argument that must name something: ``expected`` says what to pass instead."""
+    if not Path(path).exists():
+        raise ConfigError(f"{flag}: nothing at {path}; pass {expected}.")
 
 
 def reads_idx_folder(source: str, dataset: str | None) -> bool:
