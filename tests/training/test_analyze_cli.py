@@ -6,9 +6,9 @@ import re
 import pytest
 import tensorflow as tf
 
+from again_tf.run.analyze import read_gap
 from tests.training.test_train_cli import TINY
 from training.analyze import main as analyze
-from training.analyze import read_gap
 from training.train import main as train
 
 
