@@ -20,8 +20,11 @@ from collections.abc import Iterator
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 DEFAULT_LEVEL = "2"
 SEVERITIES = "IWEF"  # absl's info, warning, error, fatal: TF_CPP_MIN_LOG_LEVEL 1 drops I, 2 also W, ...
-_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] ")
+_RECORD = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ \S+:\d+\] ")  # I0000 00:00:1796.52 5478 port.cc:153]
 _PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+# An error record that only says the machine has no GPU driver (a CUDA build of TensorFlow on a
+# CPU machine): start-up noise at the default level, shown at levels 0 and 1.
+_NO_GPU_DRIVER = "failed call to cuInit"
 
 
 def log_level() -> int:
@@ -34,12 +37,14 @@ def log_level() -> int:
 
 
 def kept_lines(text: str, level: int) -> str:
-    """``text`` without the absl records below ``level`` (and their continuation lines)."""
+    """``text`` without the absl records below ``level`` and their continuation lines (every
+    line up to the next record or the preamble)."""
     kept, dropping = [], False
     for line in text.splitlines(keepends=True):
         record = _RECORD.match(line)
         if record:
-            dropping = SEVERITIES.index(record.group(1)) < level
+            severity = SEVERITIES.index(record.group(1))
+            dropping = severity < level or (level >= 2 and _NO_GPU_DRIVER in line)
         elif line.rstrip("\n") == _PREAMBLE:
             dropping = level > 0
         if not dropping:
@@ -66,10 +71,13 @@ def stderr_filtered(level: int) -> Iterator[None]:
 
 
 def import_tensorflow() -> None:
-    """Imports TensorFlow (and Keras) once, its start-up log filtered to the level."""
+    """Imports TensorFlow (and Keras) once and lists its devices (when the CUDA start-up lines
+    come), the start-up log filtered to the level."""
     level = log_level()
     if "tensorflow" in sys.modules:
         return
     with stderr_filtered(level) if level else contextlib.nullcontext():
         import keras  # noqa: F401
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()

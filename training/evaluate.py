@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def check_paths(args: argparse.Namespace) -> None:
     """The model and data folder exist: a typo fails before TensorFlow is imported."""
     check_exists(args.model, "model", "a run folder (runs/<name>), a .keras checkpoint or a SavedModel")
-    check_data_dir(args.data_dir, "auto", args.dataset)
+    check_data_dir(args.data_dir)
 
 
 def main(argv=None) -> int:
