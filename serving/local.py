@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import re
 import sys
 import threading
@@ -23,7 +24,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from again_tf.tf_startup import import_tensorflow
 from serving import batching
 from serving.errors import BadRequest, NotFound, ServingError
 from serving.rest_format import parse_predict_body, response_body
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
     try:
         version = find_version(args.model_dir, args.model_name)
         max_batch = args.max_batch_size or default_max_batch(args.model_dir)
-        import_tensorflow()
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # serving runs without again_tf's tf_startup
         from serving.predictor import Predictor
 
         predictor = Predictor(version, max_batch)
