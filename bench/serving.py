@@ -41,7 +41,7 @@ def export_untrained(base: Path) -> Path:
     from again_tf.config import get_preset
     from again_tf.data import dataset_info
     from again_tf.engine import build_model
-    from serving.export import export_model
+    from serving.export_model import export_model
 
     keras.utils.set_random_seed(0)
     info = dataset_info("fashion_mnist")

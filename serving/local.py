@@ -16,16 +16,21 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from serving import batching
 from serving.errors import BadRequest, NotFound, ServingError
-from serving.predictor import DEFAULT_MAX_BATCH, Predictor, find_version
 from serving.rest_format import parse_predict_body, response_body
+from serving.versions import DEFAULT_MAX_BATCH, find_version
+
+if TYPE_CHECKING:
+    from serving.predictor import Predictor
 
 MAX_BODY_BYTES = 64 * 2**20
 _ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
@@ -155,6 +160,9 @@ def main(argv=None) -> int:
     try:
         version = find_version(args.model_dir, args.model_name)
         max_batch = args.max_batch_size or default_max_batch(args.model_dir)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # serving runs without again_tf's tf_startup
+        from serving.predictor import Predictor
+
         predictor = Predictor(version, max_batch)
         server = LocalServer(predictor, args.host, args.port, args.log_requests)
         gc.freeze()  # the loaded model's objects are permanent: keep the GC from rescanning them per request

@@ -1,5 +1,10 @@
-"""The attribution span (mass span, effective support of Integrated Gradients) as TensorBoard
-scalars during training, on fixed test images, clean and adversarial; off by default (cost)."""
+"""The attribution span (mass span, effective support of Integrated Gradients) during training,
+on fixed test images, clean and adversarial; off by default (cost).
+
+The values go into the epoch logs (metrics.csv columns) and, once, into TensorBoard's ``span``
+run as ``span/<measure>_<kind>``; the callback comes after Keras' TensorBoard callback, which
+would otherwise write them a second time as ``epoch_span_*``.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,10 @@ import tensorflow as tf
 from again_tf.analysis import effective_support, integrated_gradients, mass_span, pixel_map
 from again_tf.callbacks.adversarial_images import adversarial_examples
 
-KEYS = tuple(f"span_{name}_{kind}" for name in ("mass_span", "effective_support")
-             for kind in ("clean", "pgd10"))
-
 
 class AttributionSpan(keras.callbacks.Callback):
-    """Logs ``span_<measure>_<kind>`` every ``every`` epochs, NaN on the others (so that CSVLogger,
-    which fixes its columns from the first epoch, keeps them)."""
+    """Logs ``span_<measure>_<kind>`` every ``every`` epochs; the others log nothing (an empty
+    metrics.csv cell, no TensorBoard point)."""
 
     def __init__(self, images, labels, eps: float, step_size: float, log_dir: str | Path, every: int,
                  ig_steps: int = 16):
@@ -34,8 +36,6 @@ class AttributionSpan(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
-            if logs is not None:
-                logs.update(dict.fromkeys(KEYS, float("nan")))
             return
         x_adv = adversarial_examples(self.model, self.images, self.labels, self.eps, self.step_size)
         with self.writer.as_default():

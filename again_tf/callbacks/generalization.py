@@ -2,9 +2,13 @@
 clean and PGD-10 accuracy on a fixed training subset and a fixed test subset, every few epochs.
 
 Adversarially trained models fit their training set's adversarial examples far better than the
-test set's; AGAIN claims to narrow that gap. The numbers go into the epoch logs (so
-metrics.csv has them) and, with the same tags under ``gap_train`` and ``gap_test``, into
-TensorBoard, which draws each pair of curves on one chart.
+test set's; AGAIN claims to narrow that gap.
+
+Each value is written once per medium: into the epoch logs (so metrics.csv has a column for it)
+and, with the same tags under the ``gap_train`` and ``gap_test`` runs, into TensorBoard, which
+draws each train/test pair of curves on one chart. The callback therefore comes after Keras'
+TensorBoard callback in the list, which would otherwise also write the logged values as
+``epoch_gap_*`` scalars of the ``train`` run.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ def fixed_subset(arrays, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]
 
 class GeneralizationGap(keras.callbacks.Callback):
     """Logs ``gap_<split>_clean`` and ``gap_<split>_pgd10`` (worst case through the ASE heads, as
-    ``training.evaluate`` measures it) for split in train, test; NaN on the epochs ``every`` skips."""
+    ``training.evaluate`` measures it) for split in train, test, every ``every`` epochs; the
+    skipped epochs log nothing (an empty metrics.csv cell, no TensorBoard point)."""
 
     def __init__(self, splits: dict, settings: EvalSettings, image_shape, log_dir: str | Path | None,
                  every: int = 1):
@@ -40,8 +45,7 @@ class GeneralizationGap(keras.callbacks.Callback):
                         for name in splits} if log_dir else {}
 
     def measure(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        objective = getattr(self.model, "objective", None)
-        target = keras_target(self.model, self.image_shape, getattr(objective, "beta_aux", 2.0))
+        target = keras_target(self.model, self.image_shape)
         use_aux, size = target.has_aux(), self.settings.batch_size
         clean, robust = [], []
         for start in range(0, len(x), size):
@@ -50,13 +54,8 @@ class GeneralizationGap(keras.callbacks.Callback):
             robust.append(gradient_columns(target, PGD, self.settings, xb, yb, use_aux)[PGD.name])
         return float(np.concatenate(clean).mean()), float(np.concatenate(robust).mean())
 
-    def keys(self) -> list[str]:
-        return [f"gap_{name}_{kind}" for name in self.splits for kind in ("clean", "pgd10")]
-
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
-            if logs is not None:  # NaN, not absent: CSVLogger fixes its columns from the first epoch
-                logs.update(dict.fromkeys(self.keys(), float("nan")))
             return
         for name, (x, y) in self.splits.items():
             clean, robust = self.measure(x, y)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from again_tf.config.schema import (
+    DATASET_EPS,
     AgainConfig,
     AttackConfig,
     DataConfig,
@@ -54,7 +55,7 @@ def quickstart() -> RunConfig:
         data=DataConfig(dataset="fashion_mnist", batch_size=128, val_examples=1000),
         model=ModelConfig(backbone="small_cnn", widths=(16, 32, 64)),
         again=AgainConfig(),
-        attack=AttackConfig(eps=0.1, step_size=0.06, steps=2),
+        attack=AttackConfig(eps=DATASET_EPS["fashion_mnist"], step_size=0.06, steps=2),
         objective=ObjectiveConfig(method="pgd_at"),
         optim=OptimConfig(lr=0.1, epochs=3, steps_per_epoch=200, lr_milestones=(2,),
                           weight_decay=5e-4),

@@ -26,6 +26,17 @@ SMALL_CNN_BLOCK_SITES = ("series", "branch")  # the small CNN's block site: all 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 
 
+# The usual L-inf budget per data set (pixel scale): the paper's 8/255 on the colour sets, 0.1 on
+# Fashion-MNIST (the quickstart's), 0.3 on MNIST (Madry et al.).
+DATASET_EPS = {"cifar10": 8 / 255, "cifar100": 8 / 255, "svhn_cropped": 8 / 255, "mnist": 0.3,
+               "fashion_mnist": 0.1}
+
+
+def default_eps(dataset: str) -> float:
+    """The eps a model of ``dataset`` is evaluated at when its run does not say."""
+    return DATASET_EPS.get(dataset, DATASET_EPS["cifar10"])
+
+
 def default_step_size(eps: float) -> float:
     """The evaluation PGD's step when none is set: eps / 4 (2/255 at 8/255, 0.025 at 0.1)."""
     return eps / 4
@@ -123,7 +134,7 @@ class AttackConfig:
     """The attack that makes x_adv during training (and, with eval steps, during validation)."""
 
     norm: str = "linf"
-    eps: float = 8 / 255
+    eps: float = DATASET_EPS["cifar10"]
     step_size: float = 2 / 255
     steps: int = 10
     init: str = "auto"  # auto: the method's own (uniform for PGD-AT/MART, normal for TRADES)

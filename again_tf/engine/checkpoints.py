@@ -8,12 +8,11 @@ from pathlib import Path
 import keras
 
 from again_tf.config import DEFAULT_PRESET, RunConfig, get_preset, load_config_file
+from again_tf.config.paths import CHECKPOINTS
 from again_tf.data.catalog import CATALOG, DatasetInfo, dataset_info
 from again_tf.engine.model import AgainModel  # noqa: F401  (registered for load_model)
 from again_tf.engine.precision import as_float32
 from again_tf.errors import AgainError
-
-CHECKPOINTS = ("best_robust", "last")
 
 
 class CheckpointError(AgainError):

@@ -63,11 +63,21 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
+def cluster_workers(resolver: tf.distribute.cluster_resolver.ClusterResolver | None) -> int:
+    """The chief and worker tasks a cluster resolver names (0 without a cluster): the count
+    MultiWorkerMirroredStrategy trains with, read through its public ``cluster_resolver``."""
+    if resolver is None:
+        return 0
+    spec = resolver.cluster_spec().as_dict()
+    return len(spec.get("chief", [])) + len(spec.get("worker", []))
+
+
 def keras_log_values(logs: dict) -> dict:
     """Logs as Keras' ``fit``/``evaluate`` can reduce them: across workers Keras 3 averages each
     value with ``reduce(MEAN, axis=0)``, which rejects scalars (tensorflow#72388), so there each
-    value gets a batch axis of one; elsewhere the scalars are left as they are."""
+    value gets a batch axis of one; elsewhere the scalars are left as they are. Keras decides
+    "across workers" as MultiWorkerMirroredStrategy with more than one worker, as here."""
     strategy = tf.distribute.get_strategy()
     multi_worker = (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-                    and strategy.extended._in_multi_worker_mode())  # Keras' own test, same private call
+                    and cluster_workers(strategy.cluster_resolver) > 1)
     return {k: tf.reshape(v, [1]) for k, v in logs.items()} if multi_worker else logs

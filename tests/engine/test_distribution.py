@@ -59,9 +59,12 @@ def test_one_and_two_replicas_take_the_same_steps(method):
     assert any(not np.allclose(a, b) for a, b in zip(initial, m1.get_weights()))
 
 
-def test_batch_not_divisible_by_replicas_is_a_clear_error():
-    from again_tf.errors import ConfigError
-    from training.train import check_replicas
 
-    with pytest.raises(ConfigError, match="not divisible by the 2 replicas"):
-        check_replicas(tiny_config(**{"data.batch_size": "33"}), 2)
+def test_cluster_workers_counts_the_chief_and_worker_tasks_only():
+    from again_tf.engine.distribution import cluster_workers
+
+    spec = tf.train.ClusterSpec({"chief": ["h:1"], "worker": ["h:2", "h:3"], "ps": ["h:4"]})
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(spec, task_type="worker", task_id=0)
+    assert cluster_workers(resolver) == 3
+    empty = tf.distribute.cluster_resolver.SimpleClusterResolver(tf.train.ClusterSpec({}))
+    assert cluster_workers(empty) == 0 and cluster_workers(None) == 0

@@ -15,7 +15,7 @@ import keras
 import pytest
 
 import again_tf.engine  # noqa: F401  (registers the classes for load_model)
-from serving.export import export_model
+from serving.export_model import export_model
 from tests.training.test_train_cli import TINY
 from training.train import main as train_main
 

@@ -17,7 +17,8 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from again_tf.data.catalog import FASHION_CLASSES
-from serving.export import export_model, main, next_version
+from serving.export import main
+from serving.export_model import export_model, next_version
 from serving.signatures import OUTPUT_NAMES
 from tests.engine.helpers import fashion
 
@@ -132,7 +133,7 @@ def test_the_cli_exports_and_prints_where(exported, tmp_path, capsys):
     (["{run}", "--model-name", "a/b"], "model name: got 'a/b'"),
     (["{run}", "--dataset", "cifar10"], "the model takes [28, 28, 1] images but cifar10 has [32, 32, 3]"),
     (["{run}", "--dataset", "imagenet"], "dataset: got 'imagenet'; allowed: cifar10"),
-    (["{tmp}/nowhere"], "not a run folder nor a .keras file"),
+    (["{tmp}/nowhere"], "source: nothing at "),
     (["{tmp}/bare.keras"], "pass --dataset (one of: cifar10"),
     (["{tmp}"], "no checkpoints/best_robust.keras (found: none)"),
     (["{run}", "--max-batch-size", "0"], "batching max_batch_size: got 0; use an integer >= 1"),

@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 
 from serving.errors import BadRequest, NotFound, ServingError
-from serving.predictor import Predictor, find_version, tf_error_message, to_array
+from serving.predictor import Predictor, tf_error_message, to_array
+from serving.versions import find_version
 
 ROOT = Path(__file__).resolve().parents[2]
 

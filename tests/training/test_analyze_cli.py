@@ -6,10 +6,9 @@ import re
 import pytest
 import tensorflow as tf
 
+from again_tf.run.analyze import read_gap
 from tests.training.test_train_cli import TINY
 from training.analyze import main as analyze
-from training.analyze import read_gap
-from training.train import MetricsCSV
 from training.train import main as train
 
 
@@ -47,10 +46,6 @@ def _tags(folder):
     return set(_scalars(folder))
 
 
-def _missing(text):
-    return text in ("", "NA") or math.isnan(float(text))
-
-
 def test_gap_curves_are_in_metrics_csv_and_paired_in_tensorboard(gap_run):
     rows = list(csv.DictReader((gap_run / "metrics.csv").open()))
     assert len(rows) == 2
@@ -61,14 +56,16 @@ def test_gap_curves_are_in_metrics_csv_and_paired_in_tensorboard(gap_run):
         assert {"gap/clean_accuracy", "gap/pgd10_accuracy"} <= _tags(gap_run / "tensorboard" / split)
 
 
-def test_span_columns_are_nan_on_skipped_epochs_and_tensorboard_skips_them(gap_run):
+def test_span_cells_are_empty_on_skipped_epochs_and_written_once_to_tensorboard(gap_run):
     rows = list(csv.DictReader((gap_run / "metrics.csv").open()))
     columns = [f"span_{m}_{k}" for m in ("mass_span", "effective_support") for k in ("clean", "pgd10")]
-    assert all(_missing(rows[0][c]) for c in columns)  # span_every 2: epoch 1 skipped
+    assert all(rows[0][c] == "" for c in columns)  # span_every 2: epoch 1 skipped, no NaN
     assert all(0.0 < float(rows[1][c]) <= 1.0 for c in columns)
-    train_board = _scalars(gap_run / "tensorboard" / "train")
-    assert all(set(train_board[f"epoch_{c}"]) == {1} for c in columns)  # Keras' steps count from 0
-    assert set(_scalars(gap_run / "tensorboard" / "span")["span/mass_span_clean"]) == {2}
+    assert "nan" not in (gap_run / "metrics.csv").read_text().lower()
+    train_board = _tags(gap_run / "tensorboard" / "train")
+    assert not {t for t in train_board if t.startswith(("epoch_span_", "epoch_gap_"))}  # not twice
+    span = _scalars(gap_run / "tensorboard" / "span")
+    assert {t: set(steps) for t, steps in span.items()} == {f"span/{c[5:]}": {2} for c in columns}
 
 
 def test_sparse_gap_columns_reach_metrics_csv_and_analyze_uses_measured_epochs(sparse_gap_run, tmp_path,
@@ -77,7 +74,7 @@ def test_sparse_gap_columns_reach_metrics_csv_and_analyze_uses_measured_epochs(s
     assert len(rows) == 4
     for row, measured in zip(rows, (False, True, False, True)):
         for column in ("gap_train_clean", "gap_test_clean", "gap_train_pgd10", "gap_test_pgd10"):
-            assert _missing(row[column]) != measured, (row["epoch"], column)
+            assert (row[column] == "") != measured, (row["epoch"], column)
     curves = read_gap(sparse_gap_run)
     assert list(curves["epoch"]) == [2, 4]
     assert all(math.isfinite(v) for values in curves.values() for v in values)
@@ -86,17 +83,6 @@ def test_sparse_gap_columns_reach_metrics_csv_and_analyze_uses_measured_epochs(s
     assert "last (epoch 4)" in printed and re.search(r"best \(epoch [24]\)", printed)
     assert "nan" not in printed
     assert set(_scalars(sparse_gap_run / "tensorboard" / "gap_test")["gap/pgd10_accuracy"]) == {2, 4}
-
-
-def test_metrics_csv_appends_in_the_columns_of_its_header(tmp_path):
-    """A resumed run whose first epoch logs other keys than the header must not shift columns."""
-    path = tmp_path / "metrics.csv"
-    path.write_text("epoch,a,b\n0,1.0,2.0\n")
-    logger = MetricsCSV(str(path), append=True)
-    logger.on_train_begin()
-    logger.on_epoch_end(1, {"b": 4.0, "c": 5.0})
-    logger.on_train_end()
-    assert path.read_text().splitlines() == ["epoch,a,b", "0,1.0,2.0", "1,NA,4.0"]
 
 
 def test_analyze_gap_draws_both_panels_and_prints_the_gaps(gap_run, tmp_path, capsys):
@@ -128,7 +114,9 @@ def test_analyze_attribution_draws_the_grid_prints_the_span_and_logs_it(gap_run,
 
 def test_tensorboard_has_every_expected_tag(gap_run):
     board = gap_run / "tensorboard"
-    assert {"epoch_loss", "epoch_loss_aux", "epoch_robust_accuracy", "epoch_lr"} <= _tags(board / "train")
+    train = _tags(board / "train")
+    assert {"epoch_loss", "epoch_loss_aux", "epoch_robust_accuracy", "epoch_learning_rate"} <= train
+    assert "epoch_lr" not in train  # the learning rate once, under Keras' own tag
     assert {"epoch_robust_accuracy", "epoch_clean_accuracy"} <= _tags(board / "validation")
     assert {"adversarial/clean", "adversarial/x_adv", "adversarial/perturbation"} <= _tags(board / "images")
     assert {"span/mass_span_clean", "span/effective_support_pgd10"} <= _tags(board / "span")

@@ -8,7 +8,6 @@ import pytest
 import tensorflow as tf
 
 from training.evaluate import main as evaluate
-from training.evaluate import method_label
 from training.train import main as train
 
 TINY = ["--preset", "quickstart", "--model.widths", "8,8,16", "--attack.steps", "1",
@@ -83,7 +82,7 @@ def test_bad_arguments_are_one_clear_line(run_dir, capsys, args, message):
 
 def test_bad_models_are_one_clear_line(tmp_path, capsys):
     assert evaluate([str(tmp_path / "nothing")]) == 2
-    assert "no such run folder" in capsys.readouterr().err
+    assert "model: nothing at" in capsys.readouterr().err
     no_signature = tmp_path / "plain"
     tf.saved_model.save(tf.Module(), str(no_signature))
     assert evaluate([str(no_signature), "--dataset", "fashion_mnist"]) == 2
@@ -108,9 +107,3 @@ def test_an_output_inside_the_saved_model_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "inside the SavedModel" in err and str(tmp_path / "eval-ok") in err
     assert sorted(p for p in model.rglob("*")) == files
-
-
-def test_method_labels_follow_the_seed():
-    assert method_label("again_awp_pgd_at") == "AGAIN-AWP-PGD-AT"
-    assert method_label("trades") == "TRADES" and method_label("again_mart") == "AGAIN-MART"
-    assert method_label("cas_trades") == "CAS-TRADES" and method_label("las_at") == "LAS-AT"

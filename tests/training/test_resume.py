@@ -71,7 +71,7 @@ def test_killed_and_terminated_runs_resume_to_the_uninterrupted_weights(tmp_path
         np.testing.assert_array_equal(a, b)
     rows = list(csv.DictReader((tmp_path / "cut" / "metrics.csv").open()))
     assert [r["epoch"] for r in rows] == ["0", "1"], rows  # each epoch logged once
-    assert [round(float(r["lr"]), 6) for r in rows] == [0.1, 0.01]
+    assert [round(float(r["learning_rate"]), 6) for r in rows] == [0.1, 0.01]
     state = json.loads((tmp_path / "cut" / "checkpoints" / "state" / "state.json").read_text())
     assert state["step"] == LAST_STEP
 

@@ -19,7 +19,7 @@ def test_a_run_writes_its_folder(tmp_path, capsys):
     assert config["preset"] == "quickstart" and config["model"]["widths"] == [8, 8, 16]
     rows = list(csv.DictReader((run / "metrics.csv").open()))
     assert len(rows) == 2
-    for column in ("loss", "loss_base", "loss_aux", "clean_accuracy", "robust_accuracy", "lr",
+    for column in ("loss", "loss_base", "loss_aux", "clean_accuracy", "robust_accuracy", "learning_rate",
                    "val_clean_accuracy", "val_robust_accuracy"):
         assert column in rows[0], column
     assert (run / "checkpoints" / "last.keras").is_file()
@@ -52,7 +52,7 @@ def test_a_one_image_test_split_evaluates(tmp_path, capsys):
     (["--attack.steps", "0"], "attack.steps: must be >= 1"),
     (["--backbone", "vgg"], "model.backbone: got 'vgg'; allowed: small_cnn"),
     (["--dataset", "imagenet"], "data.dataset: got 'imagenet'"),
-    (["--data.source", "folder", "--data.data_dir", "/nonexistent"], "missing train-images-idx3-ubyte.gz"),
+    (["--data.source", "folder", "--data.data_dir", "/nonexistent"], "data.data_dir (--data-dir): no folder"),
     (["--preset", "nope"], "preset: got 'nope'"),
     (["--method", "las_at", "--strategy", "mirrored"], "las_at trains without tf.distribute"),
     (["--method", "lbgat", "--again.ase", "true"], "lbgat does not combine with AGAIN, CAS or AWP"),

@@ -2,12 +2,10 @@ import json
 from pathlib import Path
 
 import keras
-import keras_tuner as kt
 import numpy as np
 import pytest
 from tensorflow.python.framework import config as tf_config
 
-from again_tf.config import get_preset
 from again_tf.config.schema import DataConfig
 from again_tf.data import load_data
 from again_tf.data.idx import FASHION_FILES, IMAGE_MAGIC, read_idx
@@ -15,7 +13,7 @@ from again_tf.errors import DataError
 from tests.conftest import FASHION_DIR
 from tests.training.test_train_cli import TINY
 from training.train import main as train
-from training.tune import AgainHyperModel, main, search_space, trial_seed, with_holdout
+from training.tune import main
 
 # The tuner never reads the test split; test_examples is for training the best config (1 image fails).
 SMALL = TINY + ["--data.train_examples", "320", "--data.holdout_examples", "64", "--data.test_examples", "2"]
@@ -119,19 +117,6 @@ def test_the_seed_fixes_the_searched_values(tmp_path):
                 for p in sorted(folder.glob("trial_*/trial.json"))]
 
     assert values("a", "3") == values("b", "3") != values("c", "4")
-
-
-def test_the_search_space_and_trial_seeds():
-    config = with_holdout(get_preset("quickstart"))
-    assert config.data.holdout_examples == 5000
-    hp = kt.HyperParameters()
-    assert set(search_space(hp)) == {"again.alpha", "again.beta_aux", "again.hff_probability",
-                                     "again.hff_concentration", "optim.lr", "optim.weight_decay"}
-    assert AgainHyperModel(config, None, 1).config(hp).data.holdout_examples == 5000
-    assert trial_seed(7, hp) == trial_seed(7, hp) != trial_seed(8, hp)
-    other = kt.HyperParameters()
-    other.Fixed("alpha", 0.6)
-    assert trial_seed(7, other) != trial_seed(7, hp)
 
 
 @pytest.mark.parametrize("args,message", [

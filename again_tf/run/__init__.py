@@ -1,0 +1,11 @@
+"""A training run as library functions, one job per module: ``folder`` (run folder, resume
+check, free disk), ``session`` (seed, determinism, strategy, model scope), ``callbacks``,
+``fit`` (from a global step), ``final`` (test evaluation), ``train`` (``train(config)``, all of
+it) and ``tune`` (a keras-tuner search).
+
+The CLIs in ``training/`` parse arguments and call these; nothing here reads ``sys.argv``.
+"""
+
+from again_tf.run.train import train
+
+__all__ = ["train"]

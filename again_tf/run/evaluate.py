@@ -1,0 +1,166 @@
+"""The robustness table of what a run produced: its folder, a checkpoint or an exported
+SavedModel; the library side of ``python -m training.evaluate``.
+
+Prints the table in the seed's format and the gradient-masking checks, and writes table.md,
+results.csv, results.json, per_example.csv, record.jsonl (resumable) and TensorBoard summaries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from again_tf.callbacks import write_hparams
+from again_tf.config.schema import DATASETS, RunConfig, default_eps
+from again_tf.data import dataset_info, load_arrays
+from again_tf.engine.checkpoints import load_trained_model, resolve_source, run_config, source_dataset
+from again_tf.errors import ConfigError
+from again_tf.evaluation import (
+    DEFAULT_ATTACKS,
+    EvalRecord,
+    EvalSettings,
+    EvaluationError,
+    accuracies,
+    keras_target,
+    markdown_table,
+    model_fingerprint,
+    parse_attacks,
+    run_attacks,
+    run_checks,
+    saved_model_target,
+    write_outputs,
+)
+
+METHOD_WORDS = {"again": "AGAIN", "awp": "AWP", "cas": "CAS", "pgd_at": "PGD-AT", "trades": "TRADES",
+                "mart": "MART", "fat_trades": "FAT-TRADES", "las_at": "LAS-AT"}
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalRequest:
+    """What to evaluate and how; the fields of ``python -m training.evaluate``'s flags."""
+    model: Path
+    attacks: str | None = None  # comma separated; None: DEFAULT_ATTACKS, the seed's table
+    n: int | None = None
+    eps: float | None = None
+    step_size: float | None = None
+    norm: str | None = None
+    restarts: int = 1
+    kappa: float = 0.0
+    adaptive: str = "both"
+    batch_size: int = 256
+    seed: int = 0
+    checkpoint: str = "last"
+    dataset: str | None = None
+    data_dir: str | None = None
+    output: Path | None = None
+    resume: bool = False
+    overwrite: bool = False
+
+
+def method_label(method: str) -> str:
+    """``again_awp_pgd_at`` -> ``AGAIN-AWP-PGD-AT``, as the seed's table names rows."""
+    words, rest = [], method
+    for prefix in ("again_", "awp_", "cas_"):
+        if rest.startswith(prefix):
+            words.append(METHOD_WORDS[prefix[:-1]])
+            rest = rest[len(prefix):]
+    return "-".join(words + [METHOD_WORDS.get(rest, rest.upper())])
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    target: object
+    config: RunConfig | None
+    name: str
+    default_output: Path
+    model_path: Path  # the checkpoint file or SavedModel folder: what the record's fingerprint covers
+
+
+def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
+    """A run folder or .keras file gives the Keras model (adaptive attacks through the auxiliary
+    heads possible); a SavedModel folder gives its ``serving_default`` signature."""
+    if not path.exists():
+        raise EvaluationError(f"{path}: no such run folder, checkpoint or SavedModel.")
+    if (path / "saved_model.pb").is_file():
+        return Loaded(saved_model_target(path), None, path.name, path.parent / f"eval-{path.name}", path)
+    source = resolve_source(path, checkpoint)
+    config = run_config(source)
+    info = source_dataset(source, config.data.dataset if config else dataset)
+    model = load_trained_model(source, info)
+    beta = config.again.beta_aux if config else None  # None: the weight saved with the model
+    target = keras_target(model, info.image_shape, beta, str(source.checkpoint))
+    name = method_label(config.method) if config else source.checkpoint.stem
+    base = path if path.is_dir() else source.checkpoint.parent
+    return Loaded(target, config, name, base / "eval" / source.checkpoint.stem, source.checkpoint)
+
+
+def test_arrays(args: EvalRequest, config: RunConfig | None) -> tuple[np.ndarray, np.ndarray]:
+    name = args.dataset or (config.data.dataset if config else None)
+    if name is None:
+        raise ConfigError(f"--dataset: a SavedModel does not say its data set; pass one of "
+                          f"{', '.join(DATASETS)}.")
+    source = config.data.source if config and not args.data_dir else "auto"
+    data_dir = args.data_dir or (config.data.data_dir if config else None)
+    _, (x, y) = load_arrays(dataset_info(name), source, data_dir)
+    if args.n is not None:
+        if args.n < 1:
+            raise ConfigError(f"--n: must be >= 1, got {args.n}.")
+        x, y = x[:args.n], y[:args.n]
+    return (x.astype(np.float32) / 255.0), y.astype(np.int32)
+
+
+def settings_from(args: EvalRequest, config: RunConfig | None) -> EvalSettings:
+    eps = args.eps if args.eps is not None else (config.attack.eps if config else default_eps(args.dataset))
+    norm = args.norm or (config.attack.norm if config else "linf")
+    return EvalSettings(eps=eps, step_size=args.step_size, norm=norm, restarts=args.restarts,
+                        kappa=args.kappa, adaptive=args.adaptive, seed=args.seed,
+                        batch_size=args.batch_size)
+
+
+def output_dir(output: Path | None, loaded: Loaded) -> Path:
+    """The output folder; never inside the SavedModel it evaluates, whose fingerprint covers every
+    file below it (the record would change the model it names, and TF Serving would ship it)."""
+    out_dir = output or loaded.default_output
+    model = loaded.model_path.resolve()
+    if model.is_dir() and out_dir.resolve().is_relative_to(model):
+        raise EvaluationError(f"--output {out_dir}: inside the SavedModel {loaded.model_path}; "
+                              f"choose a folder outside it (the default is {loaded.default_output}).")
+    return out_dir
+
+
+def log_tensorboard(out_dir: Path, acc: dict, table: str) -> None:
+    writer = tf.summary.create_file_writer(str(out_dir / "tensorboard"))
+    with writer.as_default():
+        for name, value in acc.items():
+            tf.summary.scalar(f"eval/{name}", value, step=0)
+        tf.summary.text("eval/table", table, step=0)
+    writer.flush()
+
+
+def evaluate(args: EvalRequest) -> dict:
+    """Runs the attacks, writes the outputs and returns the accuracy per attack."""
+    specs = parse_attacks(args.attacks or ",".join(DEFAULT_ATTACKS))
+    loaded = load_target(args.model, args.checkpoint, args.dataset)
+    out_dir = output_dir(args.output, loaded)
+    settings = settings_from(args, loaded.config)
+    images, labels = test_arrays(args, loaded.config)
+    header = {"model": model_fingerprint(loaded.model_path), "checkpoint": args.checkpoint, "n": len(images),
+              "attacks": [s.name for s in specs], "settings": dataclasses.asdict(settings)}
+    record = EvalRecord(out_dir / "record.jsonl", header, resume=args.resume, overwrite=args.overwrite)
+    print(f"Evaluating {loaded.name} ({loaded.target.description or args.model}) on {len(images)} "
+          f"test images, eps {settings.eps:.4g}, step {settings.step:.4g}", flush=True)
+    columns = run_attacks(loaded.target, images, labels, specs, settings, record,
+                          progress=lambda line: print(line, file=sys.stderr, flush=True))
+    acc = accuracies(columns)
+    checks = run_checks(columns, acc, specs)
+    write_outputs(out_dir, loaded.name, columns, acc, specs, checks, header["settings"])
+    table = markdown_table(loaded.name, acc, specs)
+    log_tensorboard(out_dir, acc, table)
+    if loaded.config is not None and args.model.is_dir():  # the run's HParams row gets these too
+        write_hparams(args.model / "tensorboard", {f"{s.name}_accuracy": acc[s.name] for s in specs})
+    print("\n" + table + "\n\n" + "\n".join(c.line() for c in checks) + f"\n\nWritten to {out_dir}")
+    return acc

@@ -1,0 +1,80 @@
+"""The run folder: where a run writes, whether an existing one may be resumed, and disk space.
+
+Every check here fails before training starts, not hours later at the first checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from again_tf.callbacks.preemption import saved_step
+from again_tf.config import RunConfig
+from again_tf.errors import ConfigError
+
+RESUME_IGNORED = ("runtime", "verbose")  # how the run executes may change between attempts
+
+
+def make_run_dir(config: RunConfig) -> Path:
+    """The run folder: new under output_dir, or the named one (resumed if it holds a training
+    state); writes config.json into it."""
+    name = config.name or f"{config.preset}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = Path(config.output_dir) / name
+    suffix = 1
+    while run_dir.exists() and config.name is None:
+        run_dir = Path(config.output_dir) / f"{name}-{suffix}"
+        suffix += 1
+    check_resumable(run_dir, config)
+    try:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(config.to_json() + "\n")
+    except OSError as err:
+        raise ConfigError(f"output_dir: cannot write {run_dir} ({err}); pick a writable folder.") from None
+    check_free_disk(run_dir, config.runtime.min_free_disk_mb, "output_dir")
+    return run_dir
+
+
+def check_free_disk(folder: Path, min_free_mb: int, flag: str) -> None:
+    """A full disk found before training, not by the first checkpoint hours later."""
+    free_mb = shutil.disk_usage(folder).free / 2**20
+    if free_mb < min_free_mb:
+        raise ConfigError(f"{flag}: only {free_mb:.0f} MB free at {folder}, below "
+                          f"runtime.min_free_disk_mb={min_free_mb}; free space or pick another {flag}.")
+
+
+def state_dir(run_dir: Path) -> Path:
+    """Where the preemption-safe training state lives (``again_tf.callbacks.preemption``)."""
+    return run_dir / "checkpoints" / "state"
+
+
+def changed_settings(saved: dict, wanted: dict) -> list[str]:
+    """The ``section.field`` (or top-level) names whose values differ, runtime settings left out."""
+    saved = {k: v for k, v in saved.items() if k not in RESUME_IGNORED}
+    wanted = {k: v for k, v in wanted.items() if k not in RESUME_IGNORED}
+    changed = sorted(f"{section}.{key}" for section in wanted if isinstance(wanted[section], dict)
+                     for key in wanted[section] if saved.get(section, {}).get(key) != wanted[section][key])
+    top = sorted(k for k in wanted if not isinstance(wanted[k], dict) and saved.get(k) != wanted[k])
+    return changed + top
+
+
+def check_resumable(run_dir: Path, config: RunConfig) -> None:
+    """A named folder that exists must be this run: finished runs and other configs are refused."""
+    if (run_dir / "final.json").is_file():
+        raise ConfigError(f"{run_dir} holds a finished run; pick another --name (or remove the folder).")
+    if saved_step(state_dir(run_dir)) is None or not (run_dir / "config.json").is_file():
+        return
+    saved = json.loads((run_dir / "config.json").read_text())
+    changed = changed_settings(saved, json.loads(config.to_json()))
+    if changed:
+        raise ConfigError(f"{run_dir} holds an interrupted run with other settings ({', '.join(changed)}); "
+                          f"resume it with the same command, or pick another --name.")
+
+
+def chief_dir(config: RunConfig) -> Path:
+    """The chief's run folder, where every worker reads the training state to resume from."""
+    if config.name is None:
+        raise ConfigError("runtime.strategy=multi_worker: pass --name, the same on every worker, so "
+                          "that all of them find the run folder (and its state when resuming).")
+    return Path(config.output_dir) / config.name
