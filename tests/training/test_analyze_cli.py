@@ -2,11 +2,12 @@ import csv
 import json
 import math
 import re
+import shutil
 
 import pytest
 import tensorflow as tf
 
-from tests.training.test_train_cli import TINY
+from tests.training.helpers import TINY
 from training.analyze import main as analyze
 from training.analyze import read_gap
 from training.train import MetricsCSV
@@ -14,12 +15,10 @@ from training.train import main as train
 
 
 @pytest.fixture(scope="module")
-def gap_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    monitors = ["--eval.gap_examples", "48", "--eval.image_every", "1", "--eval.span_every", "2",
-                "--eval.monitor_examples", "4"]
-    assert train(TINY + ["--output-dir", str(root), "--name", "gap"] + monitors) == 0
-    return root / "gap"
+def gap_run(tiny_run, tmp_path_factory):
+    """A copy of the shared run (tests/conftest.py: TINY with gap curves, images and span
+    monitored), named gap; analyze logs into it."""
+    return shutil.copytree(tiny_run.dir, tmp_path_factory.mktemp("runs") / "gap")
 
 
 @pytest.fixture(scope="module")

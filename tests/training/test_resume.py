@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.training.test_train_cli import TINY
+from tests.training.helpers import TINY
 from training.train import PREEMPTED_EXIT, main
 
 ROOT = Path(__file__).resolve().parents[2]
