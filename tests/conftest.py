@@ -36,6 +36,16 @@ def pytest_configure(config):
                                        "model; -m 'not slow' is the fast subset (CI runs everything)")
 
 
+# Fixtures that train a model (directly or through another): every test that uses one is slow.
+TRAINING_FIXTURES = {"tiny_run", "trained_again", "fashion_cnn"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if TRAINING_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One tiny quickstart run (2 epochs of 2 steps, every monitor on), trained once for the

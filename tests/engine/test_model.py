@@ -47,9 +47,13 @@ def test_hff_clean_style_uses_the_clean_batch_and_returns_one_output_per_example
     assert out.logits.shape == (8, 10) and all(a.shape == (8, 10) for a in out.aux_logits)
 
 
-@pytest.mark.parametrize("method", ["pgd_at", "again_pgd_at", "again_trades", "again_mart",
-                                    "again_awp_pgd_at", "awp_trades", "fat", "again_fat_trades",
-                                    "cas", "lbgat"])
+SLOW = pytest.mark.slow  # 3-6 s each: the fast subset keeps one step of PGD-AT, AGAIN, FAT and CAS
+
+
+@pytest.mark.parametrize("method", [
+    "pgd_at", "again_pgd_at", "fat", "cas",
+    *(pytest.param(m, marks=SLOW) for m in ("again_trades", "again_mart", "again_awp_pgd_at", "awp_trades",
+                                            "again_fat_trades", "lbgat"))])
 def test_one_train_step_per_method_logs_finite_terms_and_moves_weights(method):
     config = tiny_config(method)
     model = compile_model(build_model(config, INFO), config, steps_per_epoch=4)

@@ -70,6 +70,7 @@ def test_span_columns_are_nan_on_skipped_epochs_and_tensorboard_skips_them(gap_r
     assert set(_scalars(gap_run / "tensorboard" / "span")["span/mass_span_clean"]) == {2}
 
 
+@pytest.mark.slow
 def test_sparse_gap_columns_reach_metrics_csv_and_analyze_uses_measured_epochs(sparse_gap_run, tmp_path,
                                                                                 capsys):
     rows = list(csv.DictReader((sparse_gap_run / "metrics.csv").open()))
@@ -106,6 +107,7 @@ def test_analyze_gap_draws_both_panels_and_prints_the_gaps(gap_run, tmp_path, ca
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_a_run_without_gap_curves_is_a_clear_error(tmp_path, capsys):
     assert train(TINY + ["--output-dir", str(tmp_path), "--name", "plain", "--epochs", "1"]) == 0
     assert analyze(["gap", str(tmp_path / "plain")]) == 2
