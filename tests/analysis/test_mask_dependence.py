@@ -24,6 +24,7 @@ def _trained(method: str, steps: int):
     return model, xt, yt
 
 
+@pytest.mark.slow
 def test_an_again_model_learns_to_read_the_label_off_its_mask_and_is_left_unchanged():
     """60 steps of AGAIN-PGD-AT on Fashion-MNIST suffice for the main head to predict the mask's
     label, whatever the image (measured: 100%); an untrained model is at chance (~10%)."""

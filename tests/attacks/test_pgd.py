@@ -58,12 +58,21 @@ def test_targeted_moves_towards_the_target():
 
 
 def test_restarts_keep_the_per_example_worst_case():
-    model, (x, y) = _model(), _batch(32)
-    single = pgd(model, x, y, eps=0.1, step_size=0.02, steps=2)
-    multi = pgd(model, x, y, eps=0.1, step_size=0.02, steps=2, restarts=4)
-    loss_multi = cross_entropy(model(multi), y).numpy().mean()
-    assert loss_multi >= cross_entropy(model(single), y).numpy().mean() - 0.05
-    assert np.abs((multi - x).numpy()).max() <= 0.1 + 1e-6
+    """x = 0.5, eps 0.1, and a loss with two peaks at the ends of the ball: 10 (0.45 - x) on the
+    left, x - 0.45 on the right. A random start below 0.45 (probability 1/4) climbs to the high
+    peak at 0.4 (loss 0.5), any other to the right end (loss 0.15 at most). Keeping, per example,
+    the restart of the highest loss finds the high peak with probability 1 - (3/4)^k; ignoring
+    restarts, or keeping the last or the lowest one, would not."""
+    identity = lambda x: x
+    peaks = lambda z, _: tf.where(z[:, 0] < 0.45, 10.0 * (0.45 - z[:, 0]), z[:, 0] - 0.45)
+    x, y = tf.fill((256, 1), 0.5), tf.zeros((256,), tf.int32)
+    high = lambda x_adv: float(np.mean(x_adv.numpy()[:, 0] < 0.4 + 1e-6))
+    tf.random.set_seed(0)
+    one = pgd(identity, x, y, eps=0.1, step_size=0.02, steps=5, loss=peaks)
+    four = pgd(identity, x, y, eps=0.1, step_size=0.02, steps=5, loss=peaks, restarts=4)
+    assert 0.15 < high(one) < 0.35  # 1/4
+    assert high(four) > 0.6  # 1 - (3/4)^4 = 0.68
+    assert np.abs((four - x).numpy()).max() <= 0.1 + 1e-6
 
 
 def test_with_keep_found_a_fooling_restart_beats_a_higher_loss():

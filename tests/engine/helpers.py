@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -31,3 +32,15 @@ def fashion(n_train=2048, n_test=512):
 
 def replace(config, section, **fields):
     return dataclasses.replace(config, **{section: dataclasses.replace(getattr(config, section), **fields)})
+
+
+@contextlib.contextmanager
+def eval_attack(model, **changes):
+    """The model's evaluation attack with ``changes`` inside the block (test step retraced),
+    the original after it."""
+    saved = model.eval_attack
+    model.eval_attack, model.test_function = dataclasses.replace(saved, **changes), None
+    try:
+        yield
+    finally:
+        model.eval_attack, model.test_function = saved, None

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from again_tf.data import dataset_info
@@ -27,6 +28,7 @@ def test_cas_masks_with_the_true_label_in_training_and_the_prediction_at_inferen
                                   model(x, labels=other, training=False).numpy())
 
 
+@pytest.mark.slow
 def test_lbgat_trains_its_guide_with_the_model_and_saves_it(tmp_path):
     config = tiny_config("lbgat")
     model = compile_model(build_model(config, INFO), config, steps_per_epoch=4)

@@ -2,27 +2,22 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
 
-from again_tf.data import dataset_info
-from again_tf.engine import build_model, compile_model
 from again_tf.evaluation import EvalRecord, EvalSettings, keras_target, parse_attacks, run_attacks
-from tests.engine.helpers import fashion, tiny_config
+
+pytestmark = pytest.mark.slow  # the shared trained model
 
 SPECS = parse_attacks("clean,fgsm,pgd3,cw3")
 SETTINGS = EvalSettings(eps=0.1, batch_size=32, seed=3)
 
 
 @pytest.fixture(scope="module")
-def trained():
-    x, y, xt, yt = fashion(1024, 64)
-    config = tiny_config()
-    model = compile_model(build_model(config, dataset_info("fashion_mnist")), config, steps_per_epoch=32)
-    keras.utils.set_random_seed(0)
-    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-    return keras_target(model, (28, 28, 1), beta_aux=2.0), xt, yt
+def trained(trained_again):
+    """The shared trained model (tests/conftest.py) and its first 64 test images."""
+    target = keras_target(trained_again.model, (28, 28, 1), beta_aux=2.0)
+    return target, trained_again.x[:64], trained_again.y[:64]
 
 
 def _run(target, xt, yt, path, **kwargs):
@@ -54,7 +49,6 @@ def test_resume_recomputes_nothing_and_gives_the_same_columns(trained, tmp_path)
         np.testing.assert_array_equal(resumed[key], value, err_msg=key)
 
 
-@pytest.mark.slow
 def test_autoattack_column_is_the_worst_case_and_names_who_broke_each_example(trained, tmp_path):
     target, xt, yt = trained
     specs = parse_attacks("clean,pgd10,aa")

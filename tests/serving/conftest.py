@@ -1,4 +1,4 @@
-"""One tiny quickstart run, trained a few steps and exported once for every serving test, and
+"""The shared tiny quickstart run (tests/conftest.py) exported once for every serving test, and
 ``python -m serving.local`` serving it in a subprocess (REST and gRPC on free ports)."""
 
 from __future__ import annotations
@@ -16,19 +16,16 @@ import pytest
 
 import again_tf.engine  # noqa: F401  (registers the classes for load_model)
 from serving.export_model import export_model
-from tests.training.test_train_cli import TINY
-from training.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_BATCH = 64  # serving.local's limit in these tests (the export's default is 128)
 
 
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory):
-    """The run folder, the export base and the Keras model that was exported (best_robust)."""
-    runs = tmp_path_factory.mktemp("runs")
-    assert train_main(TINY + ["--output-dir", str(runs), "--name", "run"]) == 0
-    run = runs / "run"
+def exported(tiny_run, tmp_path_factory):
+    """The run folder (the shared run of tests/conftest.py), the export base and the Keras model
+    that was exported (best_robust)."""
+    run = tiny_run.dir
     base = tmp_path_factory.mktemp("serving_models")
     result = export_model(run, base)
     model = keras.models.load_model(run / "checkpoints" / "best_robust.keras", compile=False)

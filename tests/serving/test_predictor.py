@@ -23,6 +23,7 @@ def predictor(exported):
     return Predictor(find_version(exported.model_dir), max_batch=4)
 
 
+@pytest.mark.slow
 def test_the_serving_side_does_not_need_the_training_package():
     code = ("import sys, serving.local, serving.client, serving.grpc_service; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('again_tf', 'training')))")

@@ -2,23 +2,22 @@ import csv
 import json
 import math
 import re
+import shutil
 
 import pytest
 import tensorflow as tf
 
 from again_tf.run.analyze import read_gap
-from tests.training.test_train_cli import TINY
+from tests.training.helpers import TINY
 from training.analyze import main as analyze
 from training.train import main as train
 
 
 @pytest.fixture(scope="module")
-def gap_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    monitors = ["--eval.gap_examples", "48", "--eval.image_every", "1", "--eval.span_every", "2",
-                "--eval.monitor_examples", "4"]
-    assert train(TINY + ["--output-dir", str(root), "--name", "gap"] + monitors) == 0
-    return root / "gap"
+def gap_run(tiny_run, tmp_path_factory):
+    """A copy of the shared run (tests/conftest.py: TINY with gap curves, images and span
+    monitored), named gap; analyze logs into it."""
+    return shutil.copytree(tiny_run.dir, tmp_path_factory.mktemp("runs") / "gap")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +67,7 @@ def test_span_cells_are_empty_on_skipped_epochs_and_written_once_to_tensorboard(
     assert {t: set(steps) for t, steps in span.items()} == {f"span/{c[5:]}": {2} for c in columns}
 
 
+@pytest.mark.slow
 def test_sparse_gap_columns_reach_metrics_csv_and_analyze_uses_measured_epochs(sparse_gap_run, tmp_path,
                                                                                 capsys):
     rows = list(csv.DictReader((sparse_gap_run / "metrics.csv").open()))
@@ -93,6 +93,7 @@ def test_analyze_gap_draws_both_panels_and_prints_the_gaps(gap_run, tmp_path, ca
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_a_run_without_gap_curves_is_a_clear_error(tmp_path, capsys):
     assert train(TINY + ["--output-dir", str(tmp_path), "--name", "plain", "--epochs", "1"]) == 0
     assert analyze(["gap", str(tmp_path / "plain")]) == 2

@@ -8,19 +8,12 @@ import pytest
 import tensorflow as tf
 
 from training.evaluate import main as evaluate
-from training.train import main as train
-
-TINY = ["--preset", "quickstart", "--model.widths", "8,8,16", "--attack.steps", "1",
-        "--optim.steps_per_epoch", "4", "--epochs", "1", "--batch-size", "32",
-        "--data.val_examples", "32", "--data.test_examples", "32", "--eval.val_pgd_steps", "1",
-        "--eval.test_pgd_steps", "1", "--verbose", "0"]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    assert train(TINY + ["--output-dir", str(root), "--name", "run"]) == 0
-    return root / "run"
+def run_dir(tiny_run, tmp_path_factory):
+    """A copy of the shared run (tests/conftest.py): these tests write eval/ into it."""
+    return shutil.copytree(tiny_run.dir, tmp_path_factory.mktemp("runs") / "run")
 
 
 def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):

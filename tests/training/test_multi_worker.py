@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.training.test_train_cli import TINY
+from tests.training.helpers import TINY
 from training.train import main
 
 ROOT = Path(__file__).resolve().parents[2]

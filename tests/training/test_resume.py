@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.training.test_train_cli import TINY
+from tests.training.helpers import TINY
 from training.train import PREEMPTED_EXIT, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +76,7 @@ def test_killed_and_terminated_runs_resume_to_the_uninterrupted_weights(tmp_path
     assert state["step"] == LAST_STEP
 
 
+@pytest.mark.slow
 def test_a_finished_run_or_other_settings_are_not_resumed_by_accident(tmp_path, capsys):
     args = TINY + ["--output-dir", str(tmp_path), "--name", "r"]
     assert main(args) == 0

@@ -5,15 +5,17 @@ import re
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from again_tf.data import dataset_info
 from again_tf.engine.checkpoints import load_trained_model, resolve_source
-from again_tf.engine.distribution import cluster_size, make_strategy
+from again_tf.engine.distribution import cluster_size
 from again_tf.errors import ConfigError
-from tests.training.test_train_cli import TINY
+from tests.training.helpers import TINY, xla_flags
 from training.train import main
 
 
+@pytest.mark.slow
 def test_same_seed_and_deterministic_give_identical_metrics(tmp_path):
     for name in ("a", "b"):
         assert main(TINY + ["--output-dir", str(tmp_path), "--name", name, "--deterministic",
@@ -22,6 +24,7 @@ def test_same_seed_and_deterministic_give_identical_metrics(tmp_path):
     assert a == b and a.count("\n") == 3
 
 
+@pytest.mark.slow
 def test_a_non_finite_loss_stops_before_saving_and_keeps_the_last_good_epoch(tmp_path, capsys):
     exploding = ["--optim.lr_milestones", "1", "--optim.lr_factor", "1e30", "--epochs", "3"]
     assert main(TINY + ["--output-dir", str(tmp_path), "--name", "nan"] + exploding) == 2
@@ -32,10 +35,14 @@ def test_a_non_finite_loss_stops_before_saving_and_keeps_the_last_good_epoch(tmp
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
-def test_mirrored_strategy_over_two_logical_cpus_trains(tmp_path, capsys):
+@pytest.mark.slow
+def test_mirrored_strategy_over_two_logical_cpus_trains(tmp_path, recorded_fit):
     assert main(TINY + ["--output-dir", str(tmp_path), "--name", "m", "--strategy", "mirrored"]) == 0
     assert (tmp_path / "m" / "final.json").is_file()
-    assert make_strategy("mirrored").num_replicas_in_sync == 2
+    strategy = recorded_fit["model"].distribute_strategy  # the model the run trained
+    assert isinstance(strategy, tf.distribute.MirroredStrategy) and strategy.num_replicas_in_sync == 2
+    assert sorted(d.rsplit("/", 1)[-1] for d in strategy.extended.worker_devices) == [
+        "device:CPU:0", "device:CPU:1"]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -58,6 +65,7 @@ def test_tf_config_cluster_size(monkeypatch):
         cluster_size()
 
 
+@pytest.mark.slow
 def test_mixed_precision_trains_in_bfloat16_and_is_evaluated_in_float32(tmp_path):
     assert main(TINY + ["--output-dir", str(tmp_path), "--name", "mp", "--mixed-precision"]) == 0
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
@@ -74,9 +82,16 @@ def test_mixed_precision_trains_in_bfloat16_and_is_evaluated_in_float32(tmp_path
     assert "nan" not in rows[-1].lower()
 
 
-def test_jit_compile_trains_and_says_when_keras_turns_it_off(tmp_path, capsys):
+@pytest.mark.slow
+def test_jit_compile_trains_and_says_when_keras_turns_it_off(tmp_path, capsys, recorded_fit):
     assert main(TINY + ["--output-dir", str(tmp_path), "--name", "xla", "--jit-compile"]) == 0
     assert "turned XLA off" not in capsys.readouterr().out
+    model = recorded_fit["model"]  # the model the run trained: its train step was compiled by XLA
+    flags = xla_flags(model)
+    assert model.jit_compile and flags and all(flags), flags
     assert main(TINY + ["--output-dir", str(tmp_path), "--name", "xla-det", "--jit-compile",
                         "--deterministic"]) == 0
     assert "Keras turned XLA off for this model" in capsys.readouterr().out
+    model = recorded_fit["model"]
+    flags = xla_flags(model)
+    assert not model.jit_compile and flags and not any(flags), flags

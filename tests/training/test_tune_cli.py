@@ -11,7 +11,7 @@ from again_tf.data import load_data
 from again_tf.data.idx import FASHION_FILES, IMAGE_MAGIC, read_idx
 from again_tf.errors import DataError
 from tests.conftest import FASHION_DIR
-from tests.training.test_train_cli import TINY
+from tests.training.helpers import TINY
 from training.train import main as train
 from training.tune import main
 
@@ -62,25 +62,13 @@ def rows(images: np.ndarray) -> list[bytes]:
     return [image.tobytes() for image in pixels.reshape(len(pixels), -1)]
 
 
-@pytest.fixture
-def recorded_fit(monkeypatch):
-    """keras.Model.fit, recording what the last trial trained and validated on."""
-    seen, real_fit = {}, keras.Model.fit
-
-    def fit(model, x, validation_data=None, **kwargs):
-        seen.update(model=model, train=x, val=validation_data)
-        return real_fit(model, x, validation_data=validation_data, **kwargs)
-
-    monkeypatch.setattr(keras.Model, "fit", fit)
-    return seen
-
-
 def small_search(tmp_path: Path, project: str, *args: str) -> Path:
     assert main(SMALL + ["--tuner", "bayesian", "--max-trials", "1", "--tune-epochs", "1",
                          "--directory", str(tmp_path), "--project", project, *args]) == 0
     return tmp_path / project
 
 
+@pytest.mark.slow
 def test_the_objective_is_validated_on_held_out_training_data(tmp_path, recorded_fit):
     folder = tmp_path / "train-only"  # the training split alone: reading the test split would fail
     folder.mkdir()
