@@ -1,15 +1,20 @@
+import dataclasses
 import json
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 
+from again_tf.config import apply_overrides, get_preset
 from again_tf.config.schema import DataConfig
+from again_tf.config.tuning import Budget
 from again_tf.data import load_data
 from again_tf.data.idx import FASHION_FILES, IMAGE_MAGIC, read_idx
 from again_tf.errors import DataError
+from again_tf.run.tune import AgainHyperModel, make_tuner
 from tests.conftest import FASHION_DIR
 from tests.training.helpers import TINY
 from training.train import main as train
@@ -97,14 +102,21 @@ def test_the_runtime_flags_reach_the_trials(tmp_path, recorded_fit):
     assert best["seed"] == 7 and best["runtime"]["strategy"] == "mirrored"
 
 
-@pytest.mark.slow
 def test_the_seed_fixes_the_searched_values(tmp_path):
-    def values(project: str, seed: str) -> list[dict]:
-        folder = small_search(tmp_path, project, "--seed", seed)
-        return [json.loads(p.read_text())["hyperparameters"]["values"]
-                for p in sorted(folder.glob("trial_*/trial.json"))]
+    """The tuner's first proposals, as ``--seed`` sets them up (no trial is trained; that --seed
+    reaches the oracle is test_the_runtime_flags_reach_the_trials')."""
+    base = apply_overrides(get_preset("quickstart"), {"model.widths": "8,8,16", "data.train_examples": "64",
+                                                      "data.holdout_examples": "32", "data.batch_size": "16"})
+    data = load_data(base.data, 0, read_test=False)
 
-    assert values("a", "3") == values("b", "3") != values("c", "4")
+    def values(project: str, seed: int) -> list[dict]:
+        config = dataclasses.replace(base, seed=seed)
+        hypermodel = AgainHyperModel(config, data, 4)
+        strategy = tf.distribute.get_strategy()
+        tuner = make_tuner(Budget("bayesian", 1, None, 3), hypermodel, tmp_path, project, strategy)
+        return [tuner.oracle.create_trial(f"t{i}").hyperparameters.values for i in range(2)]
+
+    assert values("a", 3) == values("b", 3) != values("c", 4)
 
 
 @pytest.mark.parametrize("args,message", [
