@@ -42,7 +42,7 @@ def ascend(model_fn: Callable, loss_fn: Callable, x: tf.Tensor, target, x_start:
         x_next = tf.clip_by_value(threat.project(moved, x), clip[0], clip[1])
         if stop is None:
             return i + 1, tf.stop_gradient(x_next)
-        wrong = tf.argmax(main_logits(outputs), axis=-1, output_type=tf.int32) != as_labels(stop.labels)
+        wrong = fooled(outputs, stop.labels)
         frozen = frozen | (wrong & (budget <= 0))
         budget = budget - tf.cast(wrong & ~frozen, tf.int32)
         x_next = tf.where(tf.reshape(frozen, shape), x_adv, x_next)
@@ -54,3 +54,7 @@ def ascend(model_fn: Callable, loss_fn: Callable, x: tf.Tensor, target, x_start:
         state += (tf.fill(count, tf.cast(stop.tau, tf.int32)), tf.zeros(count, tf.bool))
     return tf.while_loop(lambda i, *_: i < steps, body, state)[1]
 
+
+def fooled(outputs, labels) -> tf.Tensor:
+    """Per example, whether the deployed decision (argmax of the main logits) is not ``labels``."""
+    return tf.argmax(main_logits(outputs), axis=-1, output_type=tf.int32) != as_labels(labels)

@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from again_tf.attacks.ascent import EarlyStop, ascend
+from again_tf.attacks.ascent import EarlyStop, ascend, fooled
 from again_tf.attacks.losses import cross_entropy, resolve_loss, through_aux_heads
 from again_tf.attacks.threat import default_step_size, initial_point, make_threat
-from again_tf.models.outputs import main_logits
 
 
 def pgd(
@@ -94,8 +93,7 @@ def _restart_rank(outputs, loss_fn, y, sign, stop):
     loss = sign * loss_fn(outputs, y)
     if stop is None:
         return tf.zeros_like(loss, tf.bool), loss
-    labels = tf.cast(tf.reshape(stop.labels, [-1]), tf.int32)
-    return tf.argmax(main_logits(outputs), axis=-1, output_type=tf.int32) != labels, loss
+    return fooled(outputs, stop.labels), loss
 
 
 def fgsm(model_fn: Callable, x, y, *, eps: float, norm: str = "linf", loss="ce", clip=(0.0, 1.0)):

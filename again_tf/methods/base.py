@@ -18,6 +18,7 @@ and registers its name with ``again_tf.config.register_method``.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ class Passes:
     extra: dict = field(default_factory=dict)
 
 
-class Method:
+class Method(abc.ABC):
     """Base of every method; ``beta_aux`` and ``attack_aux`` are AGAIN's (see the module doc)."""
 
     name = "method"
@@ -119,13 +120,13 @@ class Method:
         """The passes the loss reads; by default F(x_adv) only."""
         return Passes(model.adversarial_pass(x_adv, y, x, training))
 
+    @abc.abstractmethod
     def head_terms(self, logits_adv, logits_clean, labels, **extra) -> dict[str, tf.Tensor]:
         """Per-example terms of the method on one head; must include ``loss``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def attack_head_loss(self, logits_adv, labels, reference_logits) -> tf.Tensor:
         """Per-example loss the training attack maximises on one head."""
-        raise NotImplementedError
 
     def attack_reference(self, model, x) -> ModelOutputs | None:
         """Outputs the attack loss compares with (TRADES' F(x)); None by default."""
