@@ -25,6 +25,10 @@ to add cells from another version to a results folder: run it from a worktree of
 commit (``git worktree add ../grid COMMIT``) while the main checkout moves on. ``--seeds`` runs
 only those seeds (e.g. every row's first seed before any second one).
 
+``"masks": N`` also runs ``python -m training.analyze masks`` on the first N test images of every
+cell whose model has ASE sites (``masks.txt`` beside the cell's results): does the main head read
+the image or the mask? Its run folder, which holds the model, is usually not kept.
+
 ``evaluate`` may also be a list of evaluations, each with a ``name`` (its folder under
 ``<cell>/eval/``) and optionally only for some ``groups`` and ``seeds``: e.g. the PGD columns on
 2000 images for every cell and AutoAttack, which costs ~40x more, on 500 images of the main
@@ -51,7 +55,7 @@ from again_tf.config import method_names
 from again_tf.errors import ConfigError
 from again_tf.evaluation import parse_attacks
 
-GRID_KEYS = ("name", "preset", "overrides", "seeds", "evaluate", "rows", "output_dir")
+GRID_KEYS = ("name", "preset", "overrides", "seeds", "evaluate", "rows", "output_dir", "masks")
 ROW_KEYS = ("row", "method", "group", "seeds", "overrides")
 EVALUATE_KEYS = ("name", "attacks", "n", "batch_size", "eps", "groups", "seeds")
 DEFAULT_ATTACKS = "clean,pgd10,pgd20,pgd50,pgd100,cw,aa"
@@ -81,6 +85,7 @@ class Grid:
     cells: tuple[Cell, ...]
     rows: tuple[str, ...]
     output_dir: str
+    masks: int = 0  # test images for `training.analyze masks` on ASE cells; 0: not run
 
 
 def _keys(found: dict, allowed: tuple, where: str) -> None:
@@ -116,9 +121,13 @@ def load_grid(path: Path) -> Grid:
     ids = [c.id for c in cells]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: two rows share a name; row names must be distinct.")
+    masks = raw.get("masks", 0)
+    if isinstance(masks, bool) or not isinstance(masks, int) or masks < 0:
+        raise ConfigError(f"{path}: masks {masks!r}; give the number of test images (e.g. 1000), "
+                          "or 0 for none.")
     return Grid(raw.get("name", path.stem), raw.get("preset", "quickstart"), dict(raw.get("overrides", {})),
                 evaluate, tuple(cells), tuple(dict.fromkeys(r["row"] for r in raw["rows"])),
-                raw.get("output_dir", f"runs/grid-{path.stem}"))
+                raw.get("output_dir", f"runs/grid-{path.stem}"), masks)
 
 
 def _evaluations(raw, path: Path) -> tuple[dict, ...]:
@@ -180,6 +189,21 @@ def evaluate_command(e: dict, run_dir: Path, python: str) -> list[str]:
     return command
 
 
+def analyze_masks(run_dir: Path, n: int, python: str) -> bool:
+    """``training.analyze masks`` of a cell into ``masks.txt``; False (nothing run) for a model
+    without ASE sites, which has no mask to read."""
+    config = json.loads((run_dir / "config.json").read_text())
+    if not config["again"]["ase"]:
+        return False
+    command = [python, "-m", "training.analyze", "masks", str(run_dir), "--n", str(n)]
+    with (run_dir / "masks.txt").open("w") as out, (run_dir / "analyze.log").open("a") as log:
+        done = subprocess.run(command, stdout=out, stderr=log, cwd=REPO)
+    if done.returncode:
+        raise RuntimeError(f"training.analyze masks failed (exit {done.returncode}); "
+                           f"see {run_dir / 'analyze.log'}.")
+    return True
+
+
 def _run(command: list[str], log: Path) -> float:
     """Runs ``command`` with its output appended to ``log``; returns the seconds it took."""
     start = time.perf_counter()
@@ -209,6 +233,8 @@ def run_cell(grid: Grid, cell: Cell, root: Path, python: str, version: str = "")
         evaluations[spec["name"]] = results["accuracy"]
         examples[spec["name"]] = results["examples"]
         warnings += [f"{spec['name']}:{c['name']}" for c in results["checks"] if not c["passed"]]
+    if grid.masks:
+        analyze_masks(run_dir, grid.masks, python)
     summary = {"row": cell.row, "group": cell.group, "method": cell.method, "seed": cell.seed,
                "overrides": {**grid.overrides, **cell.overrides}, "accuracy": accuracy,
                "evaluations": evaluations, "examples": examples, "train_seconds": round(train_seconds, 1),
@@ -342,6 +368,8 @@ def _copy_results(grid: Grid, root: Path, results_dir: Path) -> None:
         target.mkdir(exist_ok=True)
         for source in (run_dir / "cell.json", run_dir / "metrics.csv", run_dir / "final.json"):
             shutil.copy(source, target / source.name)
+        if (run_dir / "masks.txt").is_file():
+            shutil.copy(run_dir / "masks.txt", target / "masks.txt")
         for spec in grid.evaluate:
             for name in ("results.csv", "table.md", "per_example.csv"):
                 source = run_dir / "eval" / spec["name"] / name

@@ -16,15 +16,15 @@ from training.cli_config import resolve_config
 from training.train import parse_args
 
 TOY = {
-    "name": "toy", "preset": "quickstart", "seeds": [0],
+    "name": "toy", "preset": "quickstart", "seeds": [0], "masks": 16,
     "overrides": {"model.widths": [8, 8, 16], "attack.steps": 1, "optim.steps_per_epoch": 3,
                   "optim.epochs": 1, "data.batch_size": 32, "data.val_examples": 32,
                   "data.test_examples": 32, "eval.val_pgd_steps": 1, "eval.test_pgd_steps": 1},
     "evaluate": [{"attacks": "clean,pgd2", "n": 32, "batch_size": 32},
                  {"name": "extra", "attacks": "clean,fgsm", "n": 16, "batch_size": 16, "groups": ["main"]}],
     "rows": [{"row": "PGD-AT", "method": "pgd_at"},
-             {"row": "HFF only", "method": "again_pgd_at", "group": "ablation",
-              "overrides": {"again.ase": False}}],
+             {"row": "ASE only", "method": "again_pgd_at", "group": "ablation",
+              "overrides": {"again.hff": False}}],
 }
 
 
@@ -45,6 +45,7 @@ def _write(tmp_path, grid):
      "names ['main', 'main'] repeat"),
     ({"evaluate": [{"attacks": "clean", "rows": ["X"]}]}, "unknown keys ['rows']; allowed: name, attacks"),
     ({"rows": [{"row": "X", "method": "pgd_at", "seeds": []}]}, "seeds must be a non-empty list"),
+    ({"masks": "all"}, "masks 'all'; give the number of test images (e.g. 1000), or 0 for none"),
 ])
 def test_bad_grids_are_refused_before_anything_runs(tmp_path, change, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -65,21 +66,25 @@ def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     first = (root / "pgd-at-s0" / "cell.json").stat().st_mtime_ns
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "pgd-at-s0" not in out and "hff-only-s0: training" in out and "2/2 cells finished" in out
+    assert "pgd-at-s0" not in out and "ase-only-s0: training" in out and "2/2 cells finished" in out
     assert (root / "pgd-at-s0" / "cell.json").stat().st_mtime_ns == first  # not run again
     rows = list(csv.DictReader((results / "results.csv").open()))
-    assert [(r["row"], r["group"]) for r in rows] == [("PGD-AT", "main"), ("HFF only", "ablation")]
+    assert [(r["row"], r["group"]) for r in rows] == [("PGD-AT", "main"), ("ASE only", "ablation")]
     assert all(0.0 <= float(r["pgd2"]) <= float(r["clean"]) <= 1.0 for r in rows)
     assert rows[0]["fgsm"] != "" and rows[1]["fgsm"] == ""  # the extra evaluation: main rows only
-    config = json.loads((root / "hff-only-s0" / "config.json").read_text())
-    assert config["again"]["ase"] is False and config["model"]["widths"] == [8, 8, 16]
+    config = json.loads((root / "ase-only-s0" / "config.json").read_text())
+    assert config["again"]["hff"] is False and config["model"]["widths"] == [8, 8, 16]
     table = (results / "table.md").read_text()
     assert "| Method | seeds | Clean | PGD-2 | FGSM (extra) | train min/cell |" in table
-    assert re.search(r"\| HFF only \| 1 \| [0-9.]+ \| [0-9.]+ \| - \|", table), table
+    assert re.search(r"\| ASE only \| 1 \| [0-9.]+ \| [0-9.]+ \| - \|", table), table
     assert "* extra: clean,fgsm on the first 16 test images, groups main" in table
     extra = table.split("**extra** (clean,fgsm on the first 16 test images;")[1]
-    assert re.search(r"\| PGD-AT \| 1 \| [0-9.]+ \| [0-9.]+ \|", extra) and "HFF only" not in extra
-    assert (results / "hff-only-s0" / "metrics.csv").is_file()
+    assert re.search(r"\| PGD-AT \| 1 \| [0-9.]+ \| [0-9.]+ \|", extra) and "ASE only" not in extra
+    assert (results / "ase-only-s0" / "metrics.csv").is_file()
+    masks = (results / "ase-only-s0" / "masks.txt").read_text()  # the mask measurement, ASE cells only
+    assert re.fullmatch(r"ase-only-s0 \(16 test images\): inference main head == ASE head, site 1: .*\n",
+                        masks)
+    assert not (results / "pgd-at-s0" / "masks.txt").exists()
     assert (results / "pgd-at-s0" / "extra_per_example.csv").is_file()
     cell = json.loads((root / "pgd-at-s0" / "cell.json").read_text())
     assert cell["examples"] == {"main": 32, "extra": 16} and cell["code_version"] == code_version()
