@@ -25,6 +25,18 @@ def test_each_inversion_warns():
     assert not any(status.values()), status
 
 
+def test_a_gap_of_exactly_the_allowance_passes_and_one_image_more_warns():
+    at = {**GOOD, "pgd20:main": 0.743, "pgd20": 0.733, "pgd100": 0.7, "pgd10": 0.74, "cw": 0.743}
+    assert 0.743 - 0.733 > 0.01  # what floating point makes of 10 images in 1000
+    status = _status(at, {"aa:broken_by": np.array(["square"] * 5 + [""] * 995)})
+    assert all(status.values()), status
+    over = {**at, "pgd20:main": 0.744, "cw": 0.744}
+    status = _status(over, {"aa:broken_by": np.array(["square"] * 6 + [""] * 994)})
+    assert not status["main-head attack agrees with the adaptive attack"]
+    assert not status["C&W <= PGD-20 + 1 point"]
+    assert not status["black-box Square is not stronger than white-box APGD/FAB"]
+
+
 def test_warn_lines_name_a_cause():
     checks = run_checks({}, {**GOOD, "cw": 0.7}, SPECS)
     line = next(c.line() for c in checks if not c.passed)
