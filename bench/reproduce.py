@@ -337,9 +337,9 @@ def finished_summaries(grid: Grid, root: Path, results_dir: Path | None) -> list
     return [json.loads(p.read_text()) for p in paths if p is not None]
 
 
-def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
-    """Every finished cell's summary; writes results.csv and table.md to the grid folder (and
-    copies them with the per-cell raw files to ``results_dir``)."""
+def gather(grid: Grid, root: Path, results_dir: Path | None, copy: bool = True) -> list[dict]:
+    """Every finished cell's summary; writes results.csv and table.md to the grid folder (and,
+    with ``copy``, copies them with the per-cell raw files to ``results_dir``)."""
     summaries = finished_summaries(grid, root, results_dir)
     specs = list(columns(grid))
     with (root / "results.csv").open("w", newline="") as f:
@@ -351,7 +351,7 @@ def gather(grid: Grid, root: Path, results_dir: Path | None) -> list[dict]:
                              *[s["accuracy"].get(sp.name, "") for sp in specs], s["train_seconds"],
                              s["eval_seconds"], ";".join(s["warnings"])])
     (root / "table.md").write_text(markdown(grid, summaries))
-    if results_dir is not None:
+    if results_dir is not None and copy:
         _copy_results(grid, root, results_dir)
     return summaries
 
@@ -429,7 +429,7 @@ def main(argv=None) -> int:
         ran += 1
         print(_done_line(summary), flush=True)
         gather(grid, root, args.results_dir)  # a later kill loses no finished cell
-    summaries = gather(grid, root, args.results_dir)
+    summaries = gather(grid, root, args.results_dir, copy=not args.dry_run)
     print(f"{len(summaries)}/{len(grid.cells)} cells finished; table in {root / 'table.md'}")
     return 0
 

@@ -57,6 +57,15 @@ def test_overrides_become_the_training_clis_flags():
         "--again.hff", "false", "--model.widths", "8,16", "--optim.lr", "0.05"]
 
 
+def test_a_dry_run_prints_the_commands_and_writes_nothing_to_the_results(tmp_path, capsys):
+    results = tmp_path / "results"
+    assert main([str(_write(tmp_path, TOY)), "--output-dir", str(tmp_path / "runs"), "--results-dir",
+                 str(results), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("-m training.train --preset quickstart") == 2 and "0/2 cells finished" in out
+    assert not results.exists()
+
+
 @pytest.mark.slow
 def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     grid, root, results = _write(tmp_path, TOY), tmp_path / "runs", tmp_path / "results"
