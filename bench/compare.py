@@ -5,8 +5,9 @@
 
 Each pair compares the seeds both rows finished, seed by seed (a seed fixes the initialisation
 and the data order, so seed s of a row is paired with seed s of its base). Without ``--versus``
-an ``again_X`` row is compared with the first row of its group whose method is ``X`` (AGAIN-TRADES
-with TRADES). The verdict per metric:
+an AGAIN row is compared with the first row of its group that trains the same base method
+without sites (``config.parse_method``: AGAIN-TRADES with TRADES, ``again_awp`` with
+``awp_pgd_at``). The verdict per metric:
 
 * ``better`` / ``worse``: every seed of the row is above / below every seed of the base (beyond
   the spread of seeds);
@@ -25,9 +26,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from again_tf.config.schema import parse_method
 from again_tf.errors import ConfigError
-
-AGAIN_PREFIX = "again_"
 
 
 @dataclass(frozen=True)
@@ -68,16 +68,17 @@ def read_results(path: Path) -> list[dict]:
 
 
 def default_pairs(results: list[dict]) -> list[tuple[str, str]]:
-    """(row, base) for every ``again_X`` row whose group has an ``X`` row."""
-    first = {}
+    """(row, base) for every AGAIN row whose group has a row of the same base method (and AWP or
+    not) without sites."""
+    first, pairs = {}, {}
     for r in results:
-        first.setdefault((r["group"], r["method"]), r["row"])
-    pairs = {}
+        base, awp, sites = parse_method(r["method"])
+        if not sites:
+            first.setdefault((r["group"], base, awp), r["row"])
     for r in results:
-        if r["method"].startswith(AGAIN_PREFIX):
-            base = first.get((r["group"], r["method"][len(AGAIN_PREFIX):]))
-            if base is not None:
-                pairs[r["row"]] = base
+        base, awp, sites = parse_method(r["method"])
+        if sites == "again" and (r["group"], base, awp) in first:
+            pairs[r["row"]] = first[(r["group"], base, awp)]
     return list(pairs.items())
 
 
@@ -146,7 +147,7 @@ def main(argv=None) -> int:
         results = read_results(args.results)
         pairs = [parse_pair(p) for p in args.versus] if args.versus else default_pairs(results)
         if not pairs:
-            raise ConfigError("no again_X row has an X row in its group; "
+            raise ConfigError("no AGAIN row has a row of its base method in its group; "
                               "name the pairs with --versus ROW=BASE.")
         table = markdown(compare(results, pairs, [m.strip() for m in args.metrics.split(",")]),
                          args.min_gain)

@@ -31,6 +31,11 @@ class Check:
         return f"{status}  {self.name}: {self.detail}" + ("" if self.passed else f" - {self.cause}")
 
 
+def _exceeds(value: float, bound: float) -> bool:
+    """``value > bound`` for accuracies (counts / n), which rounding must not tip over a bound."""
+    return value > bound + ROUNDING
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.2f}%"
 
@@ -39,7 +44,7 @@ def pgd_steps_check(acc: dict[str, float], pgd_names: list[str]) -> Check | None
     if len(pgd_names) < 2:
         return None
     values = [acc[n] for n in pgd_names]
-    rises = [(a, b) for a, b in zip(pgd_names, pgd_names[1:]) if acc[b] > acc[a] + PGD_SLACK + ROUNDING]
+    rises = [(a, b) for a, b in zip(pgd_names, pgd_names[1:]) if _exceeds(acc[b], acc[a] + PGD_SLACK)]
     return Check("accuracy falls as PGD steps grow", not rises,
                  ", ".join(f"{n} {_pct(v)}" for n, v in zip(pgd_names, values)),
                  "more steps found fewer adversarial examples: a noisy or masked gradient "
@@ -59,7 +64,7 @@ def autoattack_check(acc: dict[str, float], aa: str, others: list[str]) -> Check
 def cw_check(acc: dict[str, float], cw: str) -> Check | None:
     if cw not in acc or "pgd20" not in acc:
         return None
-    return Check("C&W <= PGD-20 + 1 point", acc[cw] <= acc["pgd20"] + CW_SLACK + ROUNDING,
+    return Check("C&W <= PGD-20 + 1 point", not _exceeds(acc[cw], acc["pgd20"] + CW_SLACK),
                  f"{cw} {_pct(acc[cw])}, pgd20 {_pct(acc['pgd20'])}",
                  "the margin loss finds fewer examples than CE: CE saturates or the logits are "
                  "rescaled (masking), the classic sign of a weak evaluation")
@@ -85,7 +90,7 @@ def adaptive_check(acc: dict[str, float], names: list[str]) -> Check | None:
     pairs = [(n, acc[f"{n}:main"], acc[n]) for n in names if f"{n}:main" in acc]
     if not pairs:
         return None
-    gaps = [(n, main - worst) for n, main, worst in pairs if main - worst > ADAPTIVE_GAP + ROUNDING]
+    gaps = [(n, main - worst) for n, main, worst in pairs if _exceeds(main - worst, ADAPTIVE_GAP)]
     return Check("main-head attack agrees with the adaptive attack", not gaps,
                  ", ".join(f"{n}: main {_pct(m)} / worst {_pct(w)}" for n, m, w in pairs),
                  "attacking the main head alone overstates robustness (the ASE masks' argmax "
@@ -101,7 +106,7 @@ def square_check(columns: dict[str, np.ndarray], aa: AttackSpec | None) -> Check
     broken = columns[key]
     share = float(np.mean(broken == "square"))
     left = int(np.sum(np.isin(broken, ("square", AUX_COMPONENT, ""))))  # what APGD and FAB left
-    return Check("black-box Square is not stronger than white-box APGD/FAB", share <= SQUARE_MAX + ROUNDING,
+    return Check("black-box Square is not stronger than white-box APGD/FAB", not _exceeds(share, SQUARE_MAX),
                  f"Square broke {int(np.sum(broken == 'square'))} of the {left} examples the "
                  f"white-box attacks left: {_pct(share)} of all examples",
                  "gradients do not point to adversarial examples that exist: gradient masking")

@@ -19,6 +19,8 @@ ROWS = [  # (row, group, method, seed, clean, aa)
     ("TRADES", "main", "trades", 0, 0.82, 0.71),
     ("AGAIN-TRADES", "main", "again_trades", 0, 0.81, ""),
     ("small CNN series", "small_cnn", "again_pgd_at", 0, 0.77, 0.58),
+    ("AWP", "main", "awp_pgd_at", 0, 0.85, 0.74),
+    ("AGAIN-AWP", "main", "again_awp", 0, 0.82, 0.69),
 ]
 
 
@@ -34,7 +36,8 @@ def results_dir(tmp_path):
 
 def test_again_rows_pair_with_their_groups_base_method(results_dir):
     assert default_pairs(read_results(results_dir)) == [
-        ("AGAIN-PGD-AT", "PGD-AT"), ("AGAIN-PGD-AT, soft", "PGD-AT"), ("AGAIN-TRADES", "TRADES")]
+        ("AGAIN-PGD-AT", "PGD-AT"), ("AGAIN-PGD-AT, soft", "PGD-AT"), ("AGAIN-TRADES", "TRADES"),
+        ("AGAIN-AWP", "AWP")]  # again_awp is again_awp_pgd_at: its base is AWP, not PGD-AT
 
 
 def test_gains_are_paired_by_seed_and_the_verdict_reads_the_spread(results_dir):
@@ -56,7 +59,7 @@ def test_a_single_seed_or_a_missing_value_has_no_verdict(results_dir):
 
 @pytest.mark.parametrize("argv,message", [
     (["--versus", "AGAIN-PGD-AT"], "write ROW=BASE"),
-    (["--versus", "AGAIN=PGD-AT"], "no row 'AGAIN' in the results; rows: AGAIN-PGD-AT"),
+    (["--versus", "AGAIN=PGD-AT"], "no row 'AGAIN' in the results; rows: AGAIN-AWP, AGAIN-PGD-AT"),
     (["--metrics", "pgd7"], "no metric 'pgd7' in the results; columns: aa, clean"),
 ])
 def test_bad_requests_name_the_fix(results_dir, capsys, argv, message):
