@@ -189,19 +189,18 @@ def evaluate_command(e: dict, run_dir: Path, python: str) -> list[str]:
     return command
 
 
-def analyze_masks(run_dir: Path, n: int, python: str) -> bool:
-    """``training.analyze masks`` of a cell into ``masks.txt``; False (nothing run) for a model
-    without ASE sites, which has no mask to read."""
+def analyze_masks(run_dir: Path, n: int, python: str) -> None:
+    """``training.analyze masks`` of a cell into ``masks.txt``; nothing for a model without ASE
+    sites, which has no mask to read."""
     config = json.loads((run_dir / "config.json").read_text())
     if not config["again"]["ase"]:
-        return False
+        return
     command = [python, "-m", "training.analyze", "masks", str(run_dir), "--n", str(n)]
     with (run_dir / "masks.txt").open("w") as out, (run_dir / "analyze.log").open("a") as log:
         done = subprocess.run(command, stdout=out, stderr=log, cwd=REPO)
     if done.returncode:
         raise RuntimeError(f"training.analyze masks failed (exit {done.returncode}); "
                            f"see {run_dir / 'analyze.log'}.")
-    return True
 
 
 def _run(command: list[str], log: Path) -> float:
