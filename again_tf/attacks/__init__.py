@@ -11,6 +11,7 @@ from again_tf.attacks.losses import (
     dlr,
     dlr_targeted,
     kl_divergence,
+    kl_from_logits,
     on_main_head,
     through_aux_heads,
 )
@@ -22,6 +23,6 @@ from again_tf.attacks.training_pgd import training_pgd
 __all__ = [
     "LOSSES", "NORMS", "AutoAttackResult", "L2Ball", "LinfBall", "apgd", "apgd_targeted",
     "autoattack", "budget_pgd", "cross_entropy", "cw_margin", "dlr", "dlr_targeted", "fab_targeted",
-    "fgsm", "kl_divergence", "make_threat", "on_main_head", "pgd", "pgd_through_heads", "square",
-    "through_aux_heads", "training_pgd",
+    "fgsm", "kl_divergence", "kl_from_logits", "make_threat", "on_main_head", "pgd", "pgd_through_heads",
+    "square", "through_aux_heads", "training_pgd",
 ]

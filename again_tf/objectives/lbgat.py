@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from again_tf.attacks.losses import cross_entropy, kl_divergence
+from again_tf.attacks.losses import cross_entropy, kl_from_logits
 
 
 def lbgat_terms(logits_adv, logits_clean, guide_logits, labels, beta: float = 0.0):
@@ -22,5 +22,5 @@ def lbgat_terms(logits_adv, logits_clean, guide_logits, labels, beta: float = 0.
     mse = tf.reduce_mean(tf.square(logits_adv - guide_logits), axis=-1)
     ce_guide = cross_entropy(guide_logits, labels)
     kl = tf.zeros_like(mse) if logits_clean is None else \
-        kl_divergence(logits_adv, tf.nn.softmax(logits_clean, axis=-1))
+        kl_from_logits(logits_adv, logits_clean)
     return {"mse": mse, "ce_guide": ce_guide, "kl": kl, "loss": mse + ce_guide + beta * kl}

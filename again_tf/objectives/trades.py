@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from again_tf.attacks.losses import cross_entropy, kl_divergence
+from again_tf.attacks.losses import cross_entropy, kl_from_logits
 
 
 def trades_terms(logits_clean, logits_adv, labels, beta: float = 6.0) -> dict[str, tf.Tensor]:
     """Per-example ``ce_clean``, ``kl`` and ``loss = ce_clean + beta * kl``."""
     ce = cross_entropy(logits_clean, labels)
-    kl = kl_divergence(logits_adv, tf.nn.softmax(logits_clean, axis=-1))
+    kl = kl_from_logits(logits_adv, logits_clean)
     return {"ce_clean": ce, "kl": kl, "loss": ce + beta * kl}
 
 
 def kl_attack_loss(logits_adv, reference_logits):
     """TRADES' attack loss: KL(F(x) || F(x_adv)), F(x) held fixed."""
-    return kl_divergence(logits_adv, tf.nn.softmax(tf.stop_gradient(reference_logits), axis=-1))
+    return kl_from_logits(logits_adv, tf.stop_gradient(reference_logits))

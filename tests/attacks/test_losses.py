@@ -2,7 +2,7 @@ import numpy as np
 import tensorflow as tf
 
 from again_tf.attacks import LOSSES, cross_entropy, cw_margin, dlr, dlr_targeted, kl_divergence
-from again_tf.attacks.losses import on_main_head, resolve_loss, through_aux_heads
+from again_tf.attacks.losses import kl_from_logits, on_main_head, resolve_loss, through_aux_heads
 from again_tf.models.outputs import ModelOutputs
 
 LOGITS = np.array([[2.0, 1.0, 0.0], [0.5, 0.5, 3.0]], np.float32)
@@ -26,6 +26,14 @@ def test_kl_is_zero_on_itself_and_matches_numpy():
     q_logits = LOGITS[::-1].copy()
     q = tf.nn.softmax(q_logits).numpy()
     np.testing.assert_allclose(kl_divergence(q_logits, p).numpy(), (p * np.log(p / q)).sum(1), rtol=1e-5)
+
+
+def test_kl_from_logits_is_exactly_zero_on_itself_and_matches_numpy():
+    assert kl_from_logits(LOGITS, LOGITS).numpy().tolist() == [0.0, 0.0]
+    q_logits = LOGITS[::-1].copy()
+    p, q = tf.nn.softmax(LOGITS).numpy(), tf.nn.softmax(q_logits).numpy()
+    expected = (p * np.log(p / q)).sum(1)
+    np.testing.assert_allclose(kl_from_logits(q_logits, LOGITS).numpy(), expected, rtol=1e-5)
 
 
 LOGITS4 = np.array([[3.0, 1.0, 0.5, -1.0], [0.0, 2.0, 1.0, 4.0]], np.float32)
