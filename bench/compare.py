@@ -70,15 +70,15 @@ def read_results(path: Path) -> list[dict]:
 def default_pairs(results: list[dict]) -> list[tuple[str, str]]:
     """(row, base) for every AGAIN row whose group has a row of the same base method (and AWP or
     not) without sites."""
-    first, pairs = {}, {}
+    keyed = []
     for r in results:
         base, awp, sites = parse_method(r["method"])
+        keyed.append((r["row"], (r["group"], base, awp), sites))
+    first = {}
+    for row, key, sites in keyed:
         if not sites:
-            first.setdefault((r["group"], base, awp), r["row"])
-    for r in results:
-        base, awp, sites = parse_method(r["method"])
-        if sites == "again" and (r["group"], base, awp) in first:
-            pairs[r["row"]] = first[(r["group"], base, awp)]
+            first.setdefault(key, row)
+    pairs = {row: first[key] for row, key, sites in keyed if sites == "again" and key in first}
     return list(pairs.items())
 
 
