@@ -68,11 +68,24 @@ class EvalRecord:
 
     def columns(self) -> dict[str, np.ndarray]:
         """Each column over all recorded examples, in index order."""
-        rows = [self.batches[b] for b in sorted(self.batches)]
-        if not rows:
-            return {}
-        keys = [k for k in rows[0] if k != "batch"]
-        return {k: np.concatenate([np.asarray(r[k]) for r in rows]) for k in keys}
+        return _columns([self.batches[b] for b in sorted(self.batches)])
+
+
+def read_record(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header and the columns (index order) of a record, without resuming or changing it; a
+    last line cut short (an evaluation killed while writing it) is left out."""
+    lines = _read_lines(Path(path), repair=False)
+    if not lines or "header" not in lines[0]:
+        raise EvaluationError(f"{path}: no record header; it was not written by training.evaluate.")
+    return lines[0]["header"], _columns(sorted(lines[1:], key=lambda r: int(r["batch"])))
+
+
+def _columns(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Each column of the batch rows, concatenated in their order."""
+    if not rows:
+        return {}
+    keys = [k for k in rows[0] if k != "batch"]
+    return {k: np.concatenate([np.asarray(r[k]) for r in rows]) for k in keys}
 
 
 def model_fingerprint(path: str | Path) -> str:
@@ -91,9 +104,10 @@ def model_fingerprint(path: str | Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def _read_lines(path: Path) -> list[dict]:
-    """The record's lines; a last line cut short (a kill while it was written) is dropped from
-    the file, so that its batch runs again, and any other unreadable line is a clear error."""
+def _read_lines(path: Path, repair: bool = True) -> list[dict]:
+    """The record's lines; a last line cut short (a kill while it was written) is dropped (with
+    ``repair``, from the file too, so that its batch runs again), and any other unreadable line
+    is a clear error."""
     texts = [line for line in path.read_text().splitlines() if line.strip()]
     lines = []
     for number, text in enumerate(texts, 1):
@@ -103,7 +117,8 @@ def _read_lines(path: Path) -> list[dict]:
             if number < len(texts):
                 raise EvaluationError(f"{path}: line {number} is not JSON; the record is damaged: "
                                       f"pass --overwrite to start the evaluation again.") from None
-            path.write_text("".join(t + "\n" for t in texts[:-1]))
+            if repair:
+                path.write_text("".join(t + "\n" for t in texts[:-1]))
     return lines
 
 

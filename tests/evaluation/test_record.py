@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from again_tf.evaluation import EvalRecord, EvaluationError, model_fingerprint
+from again_tf.evaluation import EvalRecord, EvaluationError, model_fingerprint, read_record
 
 HEADER = {"model": "m", "n": 4, "attacks": ["clean"], "settings": {"eps": 0.1}}
 
@@ -79,3 +79,19 @@ def test_a_record_of_another_model_is_refused_with_the_fix(tmp_path):
     with pytest.raises(EvaluationError, match=r"another model \(m, this one is m2\).*--overwrite"):
         EvalRecord(path, {**HEADER, "model": "m2"}, resume=True)
     assert EvalRecord(path, HEADER, resume=True).done(0)  # refused, and nothing was lost
+
+
+def test_read_record_gives_header_and_columns_in_batch_order_and_changes_nothing(tmp_path):
+    path = tmp_path / "record.jsonl"
+    record = EvalRecord(path, HEADER)
+    record.add(1, np.arange(2, 4), np.array([5, 6]), {"clean": np.array([0, 1], np.int8)})
+    record.add(0, np.arange(2), np.array([3, 4]), {"clean": np.array([1, 0], np.int8)})
+    path.write_text(path.read_text() + '{"batch": 2, "ind')  # killed while writing batch 2
+    before = path.read_text()
+    header, columns = read_record(path)
+    assert header == HEADER and path.read_text() == before
+    np.testing.assert_array_equal(columns["index"], [0, 1, 2, 3])
+    np.testing.assert_array_equal(columns["clean"], [1, 0, 0, 1])
+    path.write_text('{"batch": 0}\n')
+    with pytest.raises(EvaluationError, match="no record header"):
+        read_record(path)

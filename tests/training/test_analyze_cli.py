@@ -10,6 +10,7 @@ import tensorflow as tf
 from again_tf.run.analyze import read_gap
 from tests.training.helpers import TINY
 from training.analyze import main as analyze
+from training.evaluate import main as evaluate
 from training.train import main as train
 
 
@@ -163,3 +164,29 @@ def test_analyze_masks_prints_each_runs_shares_and_refuses_a_model_without_ase(g
                          "--method", "pgd_at"]) == 0
     assert analyze(["masks", str(tmp_path / "plain")]) == 2
     assert "plain: the model has no ASE site" in capsys.readouterr().err
+
+
+def test_analyze_transfer_adds_its_attacks_to_the_evaluations_of_the_same_checkpoint_and_eps(
+        gap_run, tmp_path, capsys):
+    run = shutil.copytree(gap_run, tmp_path / "transfer")
+    assert evaluate([str(run), "--attacks", "clean,pgd5", "--n", "32", "--batch-size", "32"]) == 0
+    assert evaluate([str(run), "--attacks", "clean,pgd5", "--n", "32", "--eps", "0.05",
+                     "--output", str(run / "eval" / "eps005")]) == 0
+    capsys.readouterr()
+    assert analyze(["transfer", str(run), "--n", "32", "--steps", "3", "--temperatures", "1"]) == 0
+    printed = capsys.readouterr().out
+    out = run / "eval" / "transfer-last"
+    results = json.loads((out / "results.json").read_text())
+    rows = list(csv.DictReader((out / "per_example.csv").open()))
+    assert list(results["accuracy"]) == ["head1", "head2", "soft_T1", "worst"] and len(rows) == 32
+    worst = [min(int(r[k]) for k in ("head1", "head2", "soft_T1")) for r in rows]
+    assert [int(r["worst"]) for r in rows] == worst
+    assert results["accuracy"]["worst"] == pytest.approx(sum(worst) / 32)
+    assert list(results["with_evaluations"]) == ["last"]  # the eps-0.05 record is another threat model
+    table = [int(r["pgd5"]) for r in csv.DictReader((run / "eval" / "last" / "per_example.csv").open())]
+    found = results["with_evaluations"]["last"]
+    assert found["table_worst"] == pytest.approx(sum(table) / 32)
+    assert found["with_transfer"] == pytest.approx(sum(min(a, b) for a, b in zip(table, worst)) / 32)
+    assert "transfer attacks agree with eval/last: worst of pgd5" in printed
+    assert analyze(["transfer", str(run), "--temperatures", "1,0"]) == 2
+    assert "--temperatures: got '1,0'; give numbers > 0" in capsys.readouterr().err

@@ -1,0 +1,151 @@
+"""Transfer attacks on a run's ASE model (``again_tf.evaluation.transfer``), and the worst case
+together with the run's evaluations; the library side of ``python -m training.analyze transfer``.
+
+Writes ``<run>/eval/transfer-<checkpoint>/``: per_example.csv (0/1 per attack and image) and
+results.json (settings, accuracies, and the worst case with each evaluation record of the same
+checkpoint). A record counts only when its model fingerprint is this checkpoint's: worst cases
+over two different models would be meaningless.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from again_tf.config.schema import default_step_size
+from again_tf.engine import build_model
+from again_tf.engine.checkpoints import resolve_source, source_dataset
+from again_tf.errors import ConfigError
+from again_tf.evaluation import model_fingerprint, read_record
+from again_tf.evaluation.checks import ADAPTIVE_GAP, Check
+from again_tf.evaluation.transfer import WORST, head_attack, surrogate_attack, transfer_columns
+from again_tf.run.analyze import load_run
+
+META = ("index", "label")
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferRequest:
+    """The flags of ``training.analyze transfer`` (which checks them); eps is the run's training eps."""
+
+    run: Path
+    n: int = 1000
+    steps: int = 50
+    temperatures: tuple[float, ...] = (1.0, 0.1)
+    checkpoint: str = "last"
+    batch_size: int = 250
+    seed: int = 0
+
+
+def soft_surrogate(model, config, info, temperature: float):
+    """The run's model rebuilt with ``again.mask_source = soft`` at ``temperature``, sharing its
+    weights (a soft mask has the same variables as an argmax one)."""
+    again = dataclasses.replace(config.again, mask_source="soft", mask_temperature=temperature)
+    surrogate = build_model(dataclasses.replace(config, again=again), info)
+    surrogate.set_weights(model.get_weights())
+    return surrogate
+
+
+def build_attacks(model, config, info, request: TransferRequest) -> dict:
+    """One attack per ASE head, one soft-mask transfer per temperature (none when the model's
+    masks are soft already: it is its own differentiable surrogate)."""
+    eps = config.attack.eps
+    common = {"eps": eps, "step_size": default_step_size(eps), "steps": request.steps,
+              "norm": config.attack.norm}
+    sites = len(model.forward(tf.zeros((1, *info.image_shape)), training=False).aux_logits)
+    if sites == 0:
+        raise ConfigError(f"{request.run}: the model has no ASE site, so there is no argmax mask to get "
+                          f"past; pass runs of an ASE method (again_*, cas).")
+    attacks = {f"head{i + 1}": head_attack(model.inference_fn(), i, **common) for i in range(sites)}
+    if config.again.mask_source != "soft":
+        for t in request.temperatures:
+            surrogate = soft_surrogate(model, config, info, t)
+            attacks[f"soft_T{t:g}"] = surrogate_attack(surrogate.inference_fn(), model.beta_aux, **common)
+    return attacks
+
+
+def measure(request: TransferRequest, write=print) -> dict:
+    """Runs the attacks batch by batch (batch b seeded with ``seed + b``), writes the outputs and
+    returns results.json's content."""
+    model, config, x, y = load_run(request.run, request.checkpoint)
+    if config is None:
+        raise ConfigError(f"{request.run}: no config.json; give a run folder written by training.train.")
+    info = source_dataset(resolve_source(request.run, request.checkpoint))
+    attacks = build_attacks(model, config, info, request)
+    x, y = x[:request.n], y[:request.n]
+    logits_fn = lambda images: model.forward(images, training=False).logits
+    batches, size = [], request.batch_size
+    for batch, start in enumerate(range(0, len(x), size)):
+        tf.random.set_seed(request.seed + batch)
+        batches.append(transfer_columns(logits_fn, attacks, x[start:start + size], y[start:start + size]))
+        shares = ", ".join(f"{k} {100 * v.mean():.2f}%" for k, v in batches[-1].items())
+        write(f"  batch {batch + 1}: {shares}")
+    columns = {"index": np.arange(len(x)), "label": y,
+               **{k: np.concatenate([b[k] for b in batches]) for k in batches[0]}}
+    fingerprint = model_fingerprint(resolve_source(request.run, request.checkpoint).checkpoint)
+    eps = config.attack.eps
+    results = {"run": str(request.run), "checkpoint": request.checkpoint, "model": fingerprint,
+               "examples": len(x), "eps": eps, "steps": request.steps, "seed": request.seed,
+               "accuracy": {k: float(v.mean()) for k, v in columns.items() if k not in META},
+               "with_evaluations": with_evaluations(request.run, fingerprint, eps, columns[WORST])}
+    write_outputs(request.run / "eval" / f"transfer-{request.checkpoint}", columns, results)
+    return results
+
+
+def with_evaluations(run: Path, fingerprint: str, eps: float, worst: np.ndarray) -> dict:
+    """Per evaluation record of this checkpoint at this eps (``eval/<name>/record.jsonl``), on the
+    images both cover: its worst case over its attacks, and that worst case with the transfer attacks."""
+    found = {}
+    for path in sorted((run / "eval").glob("*/record.jsonl")):
+        header, columns = read_record(path)
+        same_eps = header.get("settings", {}).get("eps") == eps
+        if header.get("model") != fingerprint or not same_eps or "index" not in columns:
+            continue
+        order = np.argsort(columns["index"])
+        index = columns["index"][order]
+        shared = index[index < len(worst)]
+        attacks = [a for a in header.get("attacks", []) if a != "clean" and a in columns]
+        if not attacks or len(shared) == 0:
+            continue
+        table = np.minimum.reduce([columns[a][order][:len(shared)] for a in attacks])
+        found[path.parent.name] = {"attacks": attacks, "examples": int(len(shared)),
+                                   "table_worst": float(table.mean()),
+                                   "with_transfer": float(np.minimum(table, worst[shared]).mean())}
+    return found
+
+
+def transfer_check(name: str, found: dict) -> Check:
+    """WARN when the transfer attacks lower an evaluation's worst case by more than a point: that
+    table's adaptive attacks missed examples that exist (the argmax mask hid them)."""
+    drop = found["table_worst"] - found["with_transfer"]
+    return Check(f"transfer attacks agree with eval/{name}", drop <= ADAPTIVE_GAP + 1e-9,
+                 f"worst of {', '.join(found['attacks'])} {100 * found['table_worst']:.2f}%, with the "
+                 f"transfer attacks {100 * found['with_transfer']:.2f}% ({found['examples']} images)",
+                 "the table's attacks miss adversarial examples past the argmax mask; report the "
+                 "worst case with the transfer attacks")
+
+
+def summary_lines(request: TransferRequest, results: dict) -> list[str]:
+    acc = results["accuracy"]
+    attacks = ", ".join(f"{k} {100 * v:.2f}%" for k, v in acc.items() if k != WORST)
+    lines = [f"{request.run.name} ({results['examples']} test images, eps {results['eps']:g}, "
+             f"{results['steps']} steps, {request.checkpoint}): {attacks}; worst {100 * acc[WORST]:.2f}%"]
+    lines += [transfer_check(name, found).line() for name, found in results["with_evaluations"].items()]
+    if not results["with_evaluations"]:
+        lines.append(f"  (no evaluation record of this checkpoint and eps under {request.run / 'eval'} "
+                     "to combine with)")
+    return lines
+
+
+def write_outputs(out_dir: Path, columns: dict, results: dict) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    with (out_dir / "per_example.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(list(columns))
+        writer.writerows(zip(*(np.asarray(v).tolist() for v in columns.values())))
