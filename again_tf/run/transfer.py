@@ -41,6 +41,10 @@ class TransferRequest:
     batch_size: int = 250
     seed: int = 0
 
+    @property
+    def out_dir(self) -> Path:
+        return self.run / "eval" / f"transfer-{self.checkpoint}"
+
 
 def soft_surrogate(model, config, info, temperature: float):
     """The run's model rebuilt with ``again.mask_source = soft`` at ``temperature``, sharing its
@@ -93,7 +97,7 @@ def measure(request: TransferRequest, write=print) -> dict:
                "examples": len(x), "eps": eps, "steps": request.steps, "seed": request.seed,
                "accuracy": {k: float(v.mean()) for k, v in columns.items() if k not in META},
                "with_evaluations": with_evaluations(request.run, fingerprint, eps, columns[WORST])}
-    write_outputs(request.run / "eval" / f"transfer-{request.checkpoint}", columns, results)
+    write_outputs(request.out_dir, columns, results)
     return results
 
 
