@@ -12,8 +12,8 @@ skipped. It copies the attacks' ``transfer_results.json`` (with the code
 version they ran at) and ``transfer_per_example.csv`` beside the cell's results, and writes
 ``worst.csv``: per cell, on that evaluation's images, its worst case over the evaluation's attacks
 (``table_worst``), over the transfer attacks (``transfer``, empty without ASE sites), and over
-both (``worst``). ``python -m bench.compare RESULTS/worst.csv --metrics table_worst,worst``
-compares rows on it.
+both (``worst``; empty for an ASE cell whose model is gone, so its transfer attacks cannot run).
+``python -m bench.compare RESULTS/worst.csv --metrics table_worst,worst`` compares rows on it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from again_tf.config.schema import parse_method
 from again_tf.errors import ConfigError
 from bench.reproduce import code_version
 
@@ -50,11 +51,13 @@ def table_worst(cell_dir: Path, evaluation: str) -> np.ndarray:
 
 
 def has_ase(cell_dir: Path, runs: Path) -> bool:
+    """From the run's config.json, else (run folder gone) from the cell's method and overrides."""
     config = runs / cell_dir.name / "config.json"
-    if not config.is_file():
-        raise ConfigError(f"{config}: missing; --runs must hold the grid's run folders (bench.reproduce "
-                          f"--output-dir) with their models.")
-    return bool(json.loads(config.read_text())["again"]["ase"])
+    if config.is_file():
+        return bool(json.loads(config.read_text())["again"]["ase"])
+    summary = json.loads((cell_dir / "cell.json").read_text())
+    sites = parse_method(summary["method"])[2]
+    return bool(sites) and summary["overrides"].get("again.ase", True) is not False
 
 
 def run_transfer(cell_dir: Path, runs: Path, evaluation: str, steps: int) -> None:
@@ -74,7 +77,9 @@ def run_transfer(cell_dir: Path, runs: Path, evaluation: str, steps: int) -> Non
     shutil.copy(request.out_dir / "per_example.csv", cell_dir / "transfer_per_example.csv")
 
 
-def worst_row(cell_dir: Path, evaluation: str) -> dict:
+def worst_row(cell_dir: Path, evaluation: str, ase: bool) -> dict:
+    """``worst`` is empty for an ASE cell whose transfer attacks did not run: only the table's
+    attacks, which the argmax masks can mislead, would overstate it."""
     summary = json.loads((cell_dir / "cell.json").read_text())
     table = table_worst(cell_dir, evaluation)
     row = {k: summary[k] for k in FIELDS[:4]} | {"examples": len(table), "table_worst": table.mean()}
@@ -83,8 +88,12 @@ def worst_row(cell_dir: Path, evaluation: str) -> dict:
         transfer = _per_example(transfer_csv)["worst"][:len(table)]
         row |= {"transfer": transfer.mean(), "worst": np.minimum(table, transfer).mean()}
     else:
-        row |= {"transfer": "", "worst": table.mean()}
+        row |= {"transfer": "", "worst": "" if ase else table.mean()}
     return row
+
+
+def _pct(value) -> str:
+    return "-" if value == "" else f"{100 * value:.2f}%"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -105,10 +114,15 @@ def main(argv=None) -> int:
             raise ConfigError(f"{args.results}: no <cell>/cell.json; pass a grid's results folder.")
         rows = []
         for cell_dir in cells:
-            if not (cell_dir / "transfer_per_example.csv").is_file() and has_ase(cell_dir, args.runs):
-                print(f"{cell_dir.name}: transfer attacks", flush=True)
-                run_transfer(cell_dir, args.runs, args.evaluation, args.steps)
-            rows.append(worst_row(cell_dir, args.evaluation))
+            ase = has_ase(cell_dir, args.runs)
+            if ase and not (cell_dir / "transfer_per_example.csv").is_file():
+                if (args.runs / cell_dir.name / "checkpoints").is_dir():
+                    print(f"{cell_dir.name}: transfer attacks", flush=True)
+                    run_transfer(cell_dir, args.runs, args.evaluation, args.steps)
+                else:
+                    print(f"{cell_dir.name}: no model in {args.runs / cell_dir.name}; its worst case "
+                          "stays unknown (the transfer attacks need the model)", flush=True)
+            rows.append(worst_row(cell_dir, args.evaluation, ase))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -117,9 +131,9 @@ def main(argv=None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     for r in rows:
-        transfer = "" if r["transfer"] == "" else f", transfer {100 * r['transfer']:.2f}%"
-        print(f"{r['row']} (seed {r['seed']}): table {100 * r['table_worst']:.2f}%{transfer}, worst "
-              f"{100 * r['worst']:.2f}% of {r['examples']}")
+        transfer, worst = (_pct(r[k]) for k in ("transfer", "worst"))
+        print(f"{r['row']} (seed {r['seed']}): table {_pct(r['table_worst'])}, transfer {transfer}, "
+              f"worst {worst} of {r['examples']}")
     return 0
 
 

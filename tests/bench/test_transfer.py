@@ -13,14 +13,17 @@ from bench.transfer import main as transfer
 from training.evaluate import main as evaluate
 
 
-def _cell(results, runs, name, row, method, evaluated=None, ase=True):
-    """A finished cell: cell.json and aa_per_example.csv in ``results``, config.json in ``runs``."""
+def _cell(results, runs, name, row, method, evaluated=None, ase=True, overrides=None):
+    """A finished cell: cell.json and aa_per_example.csv in ``results``, config.json in ``runs``
+    (none when ``ase`` is None: the run folder is gone)."""
     (results / name).mkdir(parents=True)
-    (runs / name).mkdir(parents=True, exist_ok=True)
-    summary = {"row": row, "group": "main", "method": method, "seed": 0, "examples": {"aa": 4}}
+    summary = {"row": row, "group": "main", "method": method, "seed": 0, "examples": {"aa": 4},
+               "overrides": overrides or {}}
     (results / name / "cell.json").write_text(json.dumps(summary))
     if evaluated is None:
-        (runs / name / "config.json").write_text(json.dumps({"again": {"ase": ase}}))
+        if ase is not None:
+            (runs / name).mkdir(parents=True, exist_ok=True)
+            (runs / name / "config.json").write_text(json.dumps({"again": {"ase": ase}}))
         with (results / name / "aa_per_example.csv").open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["index", "label", "clean", "pgd20:main", "pgd20", "aa", "aa:broken_by"])
@@ -32,15 +35,22 @@ def _cell(results, runs, name, row, method, evaluated=None, ase=True):
         shutil.copy(evaluated / "per_example.csv", results / name / "aa_per_example.csv")
 
 
-def test_table_worst_is_the_minimum_over_the_evaluations_attacks_and_a_cell_without_ase_runs_nothing(
+def test_table_worst_is_the_minimum_over_the_evaluations_attacks_and_unknown_for_ase_without_a_model(
         tmp_path, capsys):
     results, runs = tmp_path / "results", tmp_path / "runs"
     _cell(results, runs, "pgd-at-s0", "PGD-AT", "pgd_at", ase=False)
+    _cell(results, runs, "hff-s0", "HFF only", "again_pgd_at", ase=None, overrides={"again.ase": False})
+    _cell(results, runs, "again-s0", "AGAIN-PGD-AT", "again_pgd_at", ase=None)
     assert transfer([str(results), "--runs", str(runs)]) == 0
-    rows = list(csv.DictReader((results / "worst.csv").open()))
-    assert rows[0]["table_worst"] == rows[0]["worst"] == "0.25" and rows[0]["transfer"] == ""
-    assert not (results / "pgd-at-s0" / "transfer_results.json").exists()
-    assert "PGD-AT (seed 0): table 25.00%, worst 25.00% of 4" in capsys.readouterr().out
+    rows = {r["row"]: r for r in csv.DictReader((results / "worst.csv").open())}
+    for row in ("PGD-AT", "HFF only"):
+        assert rows[row]["table_worst"] == rows[row]["worst"] == "0.25" and rows[row]["transfer"] == ""
+    assert rows["AGAIN-PGD-AT"]["table_worst"] == "0.25" and rows["AGAIN-PGD-AT"]["worst"] == ""
+    assert not list(results.glob("*/transfer_results.json"))
+    printed = capsys.readouterr().out
+    assert "PGD-AT (seed 0): table 25.00%, transfer -, worst 25.00% of 4" in printed
+    assert "again-s0: no model in" in printed
+    assert "AGAIN-PGD-AT (seed 0): table 25.00%, transfer -, worst - of 4" in printed
     assert transfer([str(results), "--runs", str(runs), "--evaluation", "main"]) == 2
     assert "no main_per_example.csv; pass the --evaluation the grid ran" in capsys.readouterr().err
 
