@@ -94,7 +94,8 @@ def adaptive_check(acc: dict[str, float], names: list[str]) -> Check | None:
     return Check("main-head attack agrees with the adaptive attack", not gaps,
                  ", ".join(f"{n}: main {_pct(m)} / worst {_pct(w)}" for n, m, w in pairs),
                  "attacking the main head alone overstates robustness (the ASE masks' argmax "
-                 "hides the gradient); the table reports the worst case")
+                 "hides the gradient); the table reports the worst case, and `python -m "
+                 "training.analyze transfer RUN` attacks past the masks")
 
 
 def square_check(columns: dict[str, np.ndarray], aa: AttackSpec | None) -> Check | None:
