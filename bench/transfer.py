@@ -8,11 +8,11 @@ For every finished cell of the results folder (``<cell>/cell.json``, written by 
 whose model has ASE sites, runs the attacks of ``training.analyze transfer`` on its run folder
 (``--runs``/<cell>, checkpoint last, as the grid evaluates) on the images of evaluation
 ``--evaluation``, once: a cell whose ``transfer_per_example.csv`` is in the results folder is
-skipped. It copies the attacks' ``transfer_results.json`` (with the code
-version they ran at) and ``transfer_per_example.csv`` beside the cell's results, and writes
-``worst.csv``: per cell, on that evaluation's images, its worst case over the evaluation's attacks
-(``table_worst``), over the transfer attacks (``transfer``, empty without ASE sites), and over
-both (``worst``; empty for an ASE cell whose model is gone, so its transfer attacks cannot run).
+skipped. It copies the attacks' ``transfer_results.json`` (with the code version they ran at)
+and ``transfer_per_example.csv`` beside the cell's results, and writes ``worst.csv``: per cell,
+on that evaluation's images, its worst case over the evaluation's attacks (``table_worst``), over
+the transfer attacks (``transfer``, empty without ASE sites), and over both (``worst``; empty for
+an ASE cell whose model is gone, so its transfer attacks cannot run).
 ``python -m bench.compare RESULTS/worst.csv --metrics table_worst,worst`` compares rows on it.
 """
 

@@ -79,7 +79,8 @@ def measure(request: TransferRequest, write=print) -> dict:
     model, config, x, y = load_run(request.run, request.checkpoint)
     if config is None:
         raise ConfigError(f"{request.run}: no config.json; give a run folder written by training.train.")
-    info = source_dataset(resolve_source(request.run, request.checkpoint))
+    source = resolve_source(request.run, request.checkpoint)
+    info = source_dataset(source)
     attacks = build_attacks(model, config, info, request)
     x, y = x[:request.n], y[:request.n]
     logits_fn = lambda images: model.forward(images, training=False).logits
@@ -91,7 +92,7 @@ def measure(request: TransferRequest, write=print) -> dict:
         write(f"  batch {batch + 1}: {shares}")
     columns = {"index": np.arange(len(x)), "label": y,
                **{k: np.concatenate([b[k] for b in batches]) for k in batches[0]}}
-    fingerprint = model_fingerprint(resolve_source(request.run, request.checkpoint).checkpoint)
+    fingerprint = model_fingerprint(source.checkpoint)
     eps = config.attack.eps
     results = {"run": str(request.run), "checkpoint": request.checkpoint, "model": fingerprint,
                "examples": len(x), "eps": eps, "steps": request.steps, "seed": request.seed,
