@@ -90,7 +90,8 @@ def check_args(args: argparse.Namespace) -> None:
         if min(args.n, args.steps, args.batch_size) < 1:
             raise ConfigError(f"--n, --steps and --batch-size must be >= 1, got {args.n}, {args.steps} "
                               f"and {args.batch_size}.")
-        if not temperatures(args.temperatures) or min(temperatures(args.temperatures)) <= 0:
+        temps = temperatures(args.temperatures)
+        if not temps or min(temps) <= 0:
             raise ConfigError(f"--temperatures: got {args.temperatures!r}; give numbers > 0, comma "
                               f"separated (soft masks W softmax(z / T); e.g. 1,0.1).")
 

@@ -98,6 +98,18 @@ def adaptive_check(acc: dict[str, float], names: list[str]) -> Check | None:
                  "training.analyze transfer RUN` attacks past the masks")
 
 
+def transfer_check(name: str, found: dict) -> Check:
+    """``training.analyze transfer``'s join with evaluation ``name`` (``found``: its attacks, the
+    images both cover, its worst case and that worst case with the transfer attacks): WARN when the
+    transfer attacks lower it by more than a point, as for the main-head attack above."""
+    drop = found["table_worst"] - found["with_transfer"]
+    return Check(f"transfer attacks agree with eval/{name}", not _exceeds(drop, ADAPTIVE_GAP),
+                 f"worst of {', '.join(found['attacks'])} {_pct(found['table_worst'])}, with the transfer "
+                 f"attacks {_pct(found['with_transfer'])} ({found['examples']} images)",
+                 "the table's attacks miss adversarial examples past the argmax mask; report the "
+                 "worst case with the transfer attacks")
+
+
 def square_check(columns: dict[str, np.ndarray], aa: AttackSpec | None) -> Check | None:
     """Square's share of all examples (the points of robust accuracy it took) after the
     white-box components, for the standard version (``rand`` runs no Square)."""

@@ -54,9 +54,13 @@ def write_outputs(out_dir: Path, row_name: str, columns: dict, acc: dict, specs,
         "model": row_name, "examples": int(len(columns["label"])), "settings": settings,
         "accuracy": acc, "checks": [c.__dict__ for c in checks],
     }, indent=2) + "\n")
-    keys = list(columns)
-    with paths["per_example.csv"].open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(keys)
-        writer.writerows(zip(*(np.asarray(columns[k]).tolist() for k in keys)))
+    write_per_example(paths["per_example.csv"], columns)
     return paths
+
+
+def write_per_example(path: Path, columns: dict) -> None:
+    """One row per example, one column per key (index, label, 0/1 per attack, ...)."""
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(list(columns))
+        writer.writerows(zip(*(np.asarray(v).tolist() for v in columns.values())))

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from again_tf.evaluation import EvalRecord
-from again_tf.run.transfer import transfer_check, with_evaluations
+from again_tf.evaluation.checks import transfer_check
+from again_tf.run.transfer import with_evaluations
 
 
 def _record(run, name, model="sha256:m", eps=0.1, n=4, pgd=(1, 1, 0, 1)):
