@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
 from again_tf.evaluation import parse_attacks, run_checks
+from again_tf.evaluation.checks import transfer_check
 
 SPECS = parse_attacks("clean,pgd10,pgd20,pgd100,cw,aa")
 GOOD = {"clean": 0.8, "pgd10": 0.62, "pgd20": 0.6, "pgd100": 0.598, "cw": 0.605, "aa": 0.55,
@@ -52,3 +54,9 @@ def test_the_square_check_counts_what_the_white_box_attacks_left_and_skips_rand(
     rand = parse_attacks("clean,pgd10,aa_rand")
     names = [c.name for c in run_checks({"aa_rand:broken_by": broken}, {**GOOD, "aa_rand": 0.5}, rand)]
     assert not any("Square" in n for n in names)
+
+
+@pytest.mark.parametrize("drop, passed", [(0.01, True), (0.011, False)])
+def test_the_transfer_check_allows_a_point(drop, passed):
+    found = {"attacks": ["aa"], "examples": 1000, "table_worst": 0.546, "with_transfer": 0.546 - drop}
+    assert transfer_check("aa", found).passed is passed
