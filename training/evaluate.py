@@ -25,7 +25,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     p.add_argument("model", type=Path, help="a run folder, a .keras checkpoint or a SavedModel folder")
     p.add_argument("--attacks", default=None, help="comma separated: clean, fgsm, pgdK, cw (30 steps) "
-                   "or cwK, aa, aa_rand (default: the seed's table, clean,pgd10,pgd20,pgd50,pgd100,cw,aa)")
+                   "or cwK, aa, aa_rand, transfer (50 steps past the ASE masks) or transferK (default: "
+                   "the seed's table, clean,pgd10,pgd20,pgd50,pgd100,cw,aa, and transfer for a model "
+                   "with ASE heads)")
     p.add_argument("--n", type=int, default=None, help="first n test examples (default: all)")
     p.add_argument("--eps", type=float, default=None, help="default: the run's attack.eps (else 8/255)")
     p.add_argument("--step-size", type=float, default=None, help="PGD step (default eps / 4)")

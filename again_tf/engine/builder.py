@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 
 from again_tf.config.schema import RunConfig, default_step_size
@@ -20,6 +22,23 @@ def build_model(config: RunConfig, info: DatasetInfo) -> AgainModel:
                        networks=networks, beta_aux=config.again.beta_aux, name="again_model")
     model.build((None, *info.image_shape))
     return model
+
+
+def soft_surrogates(model: AgainModel, config: RunConfig, info: DatasetInfo,
+                    temperatures) -> tuple[tuple[str, object], ...]:
+    """``("soft_T<T>", inference fn)`` per temperature: the model rebuilt with
+    ``again.mask_source = soft`` at ``T``, sharing its weights (a soft mask has the same variables
+    as an argmax one), as a differentiable stand-in for attacks past its argmax masks. None for a
+    model whose masks are soft already, or that has none."""
+    if not config.again.ase or config.again.mask_source == "soft":
+        return ()
+    found = []
+    for t in temperatures:
+        again = dataclasses.replace(config.again, mask_source="soft", mask_temperature=t)
+        surrogate = build_model(dataclasses.replace(config, again=again), info)
+        surrogate.set_weights(model.get_weights())
+        found.append((f"soft_T{t:g}", surrogate.inference_fn()))
+    return tuple(found)
 
 
 def learning_rate(config: RunConfig, steps_per_epoch: int):

@@ -3,6 +3,7 @@ adaptive (through the ASE heads) and main-head columns, the per-example record, 
 
 from again_tf.evaluation.attack_specs import (
     DEFAULT_ATTACKS,
+    PAST_MASKS,
     AttackSpec,
     EvalSettings,
     parse_attack,
@@ -20,7 +21,7 @@ from again_tf.evaluation.target import (
 )
 
 __all__ = [
-    "DEFAULT_ATTACKS", "AttackSpec", "Check", "EvalRecord", "EvalSettings", "EvalTarget",
+    "DEFAULT_ATTACKS", "PAST_MASKS", "AttackSpec", "Check", "EvalRecord", "EvalSettings", "EvalTarget",
     "EvaluationError", "accuracies", "correct", "gradient_columns", "keras_target",
     "markdown_table", "model_fingerprint", "parse_attack", "parse_attacks", "read_record", "run_attacks",
     "run_checks", "saved_model_target", "write_outputs",

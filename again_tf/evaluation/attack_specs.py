@@ -9,15 +9,17 @@ from again_tf.config.schema import default_step_size
 from again_tf.errors import ConfigError
 
 DEFAULT_ATTACKS = ("clean", "pgd10", "pgd20", "pgd50", "pgd100", "cw", "aa")  # the seed's columns
-NAMED = ("clean", "fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw", "aa", "aa_rand")
+NAMED = ("clean", "fgsm", "pgd10", "pgd20", "pgd50", "pgd100", "cw", "aa", "aa_rand", "transfer")
 CW_STEPS = 30  # the seed's C&W-inf: 30 PGD steps on the CW margin
-_PATTERN = re.compile(r"^(clean|fgsm|pgd(\d+)|cw(\d+)?|aa|aa_rand)$")
+TRANSFER_STEPS = 50  # PGD steps of each attack past the argmax ASE masks
+PAST_MASKS = "transfer"  # added to the default table of models with ASE heads
+_PATTERN = re.compile(r"^(clean|fgsm|pgd(\d+)|cw(\d+)?|aa|aa_rand|transfer(\d+)?)$")
 _ADAPTIVE = ("both", "main")
 
 
 @dataclass(frozen=True)
 class AttackSpec:
-    """One column: ``kind`` is clean, fgsm, pgd, cw or aa; ``steps`` for pgd/cw."""
+    """One column: ``kind`` is clean, fgsm, pgd, cw, aa or transfer; ``steps`` for pgd/cw/transfer."""
 
     name: str
     kind: str
@@ -26,7 +28,7 @@ class AttackSpec:
 
     @property
     def label(self) -> str:
-        return {"clean": "Clean", "fgsm": "FGSM", "cw": "C&W", "aa": "AA"}.get(
+        return {"clean": "Clean", "fgsm": "FGSM", "cw": "C&W", "aa": "AA", "transfer": "Past masks"}.get(
             self.kind, f"PGD-{self.steps}") + (" (rand)" if self.version == "rand" else "")
 
     @property
@@ -39,7 +41,7 @@ def parse_attack(name: str) -> AttackSpec:
     match = _PATTERN.match(name.strip().lower())
     if not match:
         raise ConfigError(f"attacks: unknown attack {name!r}; allowed: {', '.join(NAMED)}, "
-                          f"pgdK or cwK for K steps (e.g. pgd200, cw50).")
+                          f"pgdK, cwK or transferK for K steps (e.g. pgd200, cw50).")
     name = match.group(0)
     if match.group(2):
         steps = int(match.group(2))
@@ -51,6 +53,11 @@ def parse_attack(name: str) -> AttackSpec:
         if steps < 1:
             raise ConfigError(f"attacks: {name} has {steps} steps; use cwK with K >= 1.")
         return AttackSpec(name, "cw", steps)
+    if name.startswith("transfer"):
+        steps = int(match.group(4) or TRANSFER_STEPS)
+        if steps < 1:
+            raise ConfigError(f"attacks: {name} has {steps} steps; use transferK with K >= 1.")
+        return AttackSpec(name, "transfer", steps)
     if name.startswith("aa"):
         return AttackSpec(name, "aa", version="rand" if name == "aa_rand" else "standard")
     return AttackSpec(name, name, 1 if name == "fgsm" else 0)

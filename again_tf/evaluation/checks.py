@@ -94,20 +94,32 @@ def adaptive_check(acc: dict[str, float], names: list[str]) -> Check | None:
     return Check("main-head attack agrees with the adaptive attack", not gaps,
                  ", ".join(f"{n}: main {_pct(m)} / worst {_pct(w)}" for n, m, w in pairs),
                  "attacking the main head alone overstates robustness (the ASE masks' argmax "
-                 "hides the gradient); the table reports the worst case, and `python -m "
-                 "training.analyze transfer RUN` attacks past the masks")
+                 "hides the gradient); the table reports the worst case, and the `transfer` "
+                 "attack (in --attacks) goes past the masks")
 
 
-def transfer_check(name: str, found: dict) -> Check:
-    """``training.analyze transfer``'s join with evaluation ``name`` (``found``: its attacks, the
+def transfer_check(against: str, found: dict) -> Check:
+    """The attacks past the masks joined with the table ``against`` (``found``: its attacks, the
     images both cover, its worst case and that worst case with the transfer attacks): WARN when the
     transfer attacks lower it by more than a point, as for the main-head attack above."""
     drop = found["table_worst"] - found["with_transfer"]
-    return Check(f"transfer attacks agree with eval/{name}", not _exceeds(drop, ADAPTIVE_GAP),
+    return Check(f"transfer attacks agree with {against}", not _exceeds(drop, ADAPTIVE_GAP),
                  f"worst of {', '.join(found['attacks'])} {_pct(found['table_worst'])}, with the transfer "
                  f"attacks {_pct(found['with_transfer'])} ({found['examples']} images)",
                  "the table's attacks miss adversarial examples past the argmax mask; report the "
                  "worst case with the transfer attacks")
+
+
+def past_masks_check(columns: dict[str, np.ndarray], specs) -> Check | None:
+    """The ``transfer`` column against the worst case of the table's other attacks."""
+    past = next((s.name for s in specs if s.kind == "transfer"), None)
+    others = [s.name for s in specs if s.kind not in ("clean", "transfer")]
+    if past is None or past not in columns or not others:
+        return None
+    table = np.minimum.reduce([columns[n] for n in others])
+    found = {"attacks": others, "examples": len(table), "table_worst": float(table.mean()),
+             "with_transfer": float(np.minimum(table, columns[past]).mean())}
+    return transfer_check(f"the worst of {', '.join(others)}", found)
 
 
 def square_check(columns: dict[str, np.ndarray], aa: AttackSpec | None) -> Check | None:
@@ -133,5 +145,6 @@ def run_checks(columns: dict[str, np.ndarray], acc: dict[str, float], specs) -> 
     gradient = [s.name for s in specs if s.is_gradient_attack]
     pgd_names = [s.name for s in pgd]
     checks = [pgd_steps_check(acc, pgd_names), autoattack_check(acc, aa, pgd_names), cw_check(acc, cw),
-              *sanity_checks(acc), adaptive_check(acc, gradient), square_check(columns, aa_spec)]
+              *sanity_checks(acc), adaptive_check(acc, gradient), square_check(columns, aa_spec),
+              past_masks_check(columns, specs)]
     return [c for c in checks if c is not None]

@@ -18,6 +18,7 @@ from again_tf.evaluation.autoattack_columns import autoattack_columns, check_aut
 from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.evaluation.record import EvalRecord
 from again_tf.evaluation.target import EvalTarget
+from again_tf.evaluation.transfer import past_mask_columns
 
 LARGE_EPS = 0.5  # the sanity attack that must drive accuracy to about 0
 SANITY = ("check:eps0", "check:eps_large")  # PGD-10 at eps 0 and at LARGE_EPS, every example
@@ -94,6 +95,8 @@ def batch_columns(target, specs, settings, x, y, use_aux, progress=None, batch=0
         elif spec.kind == "aa":
             new = autoattack_columns(target, spec, settings, x, y, use_aux, batch,
                                      log=progress.write if progress else None)
+        elif spec.kind == "transfer":
+            new = past_mask_columns(target, spec, settings, x, y)
         else:
             new = gradient_columns(target, spec, settings, x, y, use_aux)
         columns.update(new)

@@ -20,20 +20,27 @@ class EvaluationError(AgainError):
 @dataclass(frozen=True)
 class EvalTarget:
     """``outputs_fn(images)`` runs the model in inference mode (BN moving statistics,
-    predicted-label ASE masks) and returns logits or ``ModelOutputs`` with auxiliary logits."""
+    predicted-label ASE masks) and returns logits or ``ModelOutputs`` with auxiliary logits.
+    ``surrogates``: ``(name, outputs_fn)`` of differentiable stand-ins of the same weights (soft
+    masks for argmax ones) that the ``transfer`` attacks attack and score on ``outputs_fn``."""
 
     outputs_fn: Callable
     image_shape: tuple[int, int, int]
     num_classes: int
     beta_aux: float = AgainConfig.beta_aux  # weight of the auxiliary heads in the adaptive attack loss
     description: str = ""
+    surrogates: tuple[tuple[str, Callable], ...] = ()
 
     def logits(self, images) -> tf.Tensor:
         return main_logits(self.outputs_fn(images))
 
-    def has_aux(self) -> bool:
+    def aux_sites(self) -> int:
+        """How many auxiliary (ASE) heads the model has."""
         outputs = self.outputs_fn(tf.zeros((1, *self.image_shape)))
-        return isinstance(outputs, ModelOutputs) and len(outputs.aux_logits) > 0
+        return len(outputs.aux_logits) if isinstance(outputs, ModelOutputs) else 0
+
+    def has_aux(self) -> bool:
+        return self.aux_sites() > 0
 
     def check_images(self, shape) -> None:
         if tuple(shape[1:]) != tuple(self.image_shape):
@@ -43,7 +50,8 @@ class EvalTarget:
             )
 
 
-def keras_target(model, image_shape, beta_aux: float | None = None, description: str = "") -> EvalTarget:
+def keras_target(model, image_shape, beta_aux: float | None = None, description: str = "",
+                 surrogates: tuple = ()) -> EvalTarget:
     """An AgainModel (``forward`` gives the auxiliary logits) or any Keras classifier; ``beta_aux``
     defaults to the model's own (the weight it was trained with)."""
     if hasattr(model, "forward"):
@@ -54,7 +62,7 @@ def keras_target(model, image_shape, beta_aux: float | None = None, description:
     num_classes = int(main_logits(fn(tf.zeros((1, *shape)))).shape[-1])
     if beta_aux is None:
         beta_aux = getattr(model, "beta_aux", AgainConfig.beta_aux)
-    return EvalTarget(fn, shape, num_classes, float(beta_aux), description)
+    return EvalTarget(fn, shape, num_classes, float(beta_aux), description, tuple(surrogates))
 
 
 def saved_model_target(path: str | Path, signature: str = "serving_default") -> EvalTarget:

@@ -12,7 +12,9 @@ can hide the easiest way to flip the decision. Two attacks close that gap:
   ``W softmax(z_aux / T)`` (``T -> 0`` is the deployed mask), attacked through its heads; its
   last iterate is scored on the deployed model (a transfer attack).
 
-An example is robust to the set when it survives every attack (``worst``).
+An example is robust to the set when it survives every attack (``worst``). ``training.evaluate``
+runs the set as the ``transfer`` column (``past_mask_columns``); ``training.analyze transfer``
+runs it on a run whose evaluations are already done.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import tensorflow as tf
 
 from again_tf.attacks.losses import cross_entropy, through_aux_heads
 from again_tf.attacks.pgd import pgd
+from again_tf.evaluation.attack_specs import AttackSpec, EvalSettings
 from again_tf.evaluation.cascade import Attack, correct_predictions
+from again_tf.evaluation.target import EvalTarget
 from again_tf.models.outputs import aux_logits
 
 WORST = "worst"
+TEMPERATURES = (1.0, 0.1)  # of the soft-mask surrogates: T = 1 smooth, T = 0.1 near the argmax
 
 
 def head_attack(outputs_fn: Callable, site: int, *, eps: float, step_size: float, steps: int,
@@ -55,3 +60,29 @@ def transfer_columns(logits_fn: Callable, attacks: Mapping[str, Attack], x, y) -
                for name, attack in attacks.items()}
     columns[WORST] = np.minimum.reduce(list(columns.values())) if columns else np.zeros(0, np.int8)
     return columns
+
+
+def past_mask_attacks(outputs_fn: Callable, sites: int, surrogates, beta_aux: float, *, eps: float,
+                      step_size: float, steps: int, norm: str = "linf") -> dict[str, Attack]:
+    """``head<i>`` for each of the ``sites`` ASE heads, then one transfer per ``(name, fn)`` of
+    ``surrogates``."""
+    common = {"eps": eps, "step_size": step_size, "steps": steps, "norm": norm}
+    attacks = {f"head{i + 1}": head_attack(outputs_fn, i, **common) for i in range(sites)}
+    attacks.update({name: surrogate_attack(fn, beta_aux, **common) for name, fn in surrogates})
+    return attacks
+
+
+def past_mask_columns(target: EvalTarget, spec: AttackSpec, settings: EvalSettings,
+                      x, y) -> dict[str, np.ndarray]:
+    """``<name>``: the worst case over the attacks past the masks, and ``<name>:<attack>`` each.
+    A model without ASE heads has no mask to get past: its column is the clean one."""
+    sites = target.aux_sites()
+    if sites == 0:
+        clean = correct_predictions(target.logits(x), y).numpy().astype(np.int8)
+        return {spec.name: clean}
+    attacks = past_mask_attacks(target.outputs_fn, sites, target.surrogates, target.beta_aux,
+                                eps=settings.eps, step_size=settings.step, steps=spec.steps,
+                                norm=settings.norm)
+    found = transfer_columns(target.logits, attacks, x, y)
+    worst = found.pop(WORST)
+    return {spec.name: worst, **{f"{spec.name}:{k}": v for k, v in found.items()}}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,15 @@ import tensorflow as tf
 from again_tf.callbacks import write_hparams
 from again_tf.config.schema import DATASETS, RunConfig, default_eps
 from again_tf.data import dataset_info, load_arrays
+from again_tf.engine import soft_surrogates
 from again_tf.engine.checkpoints import load_trained_model, resolve_source, run_config, source_dataset
 from again_tf.errors import ConfigError
 from again_tf.evaluation import (
     DEFAULT_ATTACKS,
+    PAST_MASKS,
     EvalRecord,
     EvalSettings,
+    EvalTarget,
     EvaluationError,
     accuracies,
     keras_target,
@@ -34,6 +38,7 @@ from again_tf.evaluation import (
     saved_model_target,
     write_outputs,
 )
+from again_tf.evaluation.transfer import TEMPERATURES
 
 METHOD_WORDS = {"again": "AGAIN", "awp": "AWP", "cas": "CAS", "pgd_at": "PGD-AT", "trades": "TRADES",
                 "mart": "MART", "fat_trades": "FAT-TRADES", "las_at": "LAS-AT"}
@@ -43,7 +48,7 @@ METHOD_WORDS = {"again": "AGAIN", "awp": "AWP", "cas": "CAS", "pgd_at": "PGD-AT"
 class EvalRequest:
     """What to evaluate and how; the fields of ``python -m training.evaluate``'s flags."""
     model: Path
-    attacks: str | None = None  # comma separated; None: DEFAULT_ATTACKS, the seed's table
+    attacks: str | None = None  # comma separated; None: default_attacks
     n: int | None = None
     eps: float | None = None
     step_size: float | None = None
@@ -73,16 +78,24 @@ def method_label(method: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Loaded:
-    target: object
+    target: EvalTarget
     config: RunConfig | None
     name: str
     default_output: Path
     model_path: Path  # the checkpoint file or SavedModel folder: what the record's fingerprint covers
+    surrogates: Callable[[], tuple] = tuple  # builds the soft-mask stand-ins for the transfer attacks
+
+    def target_for(self, specs) -> EvalTarget:
+        """The target, with its surrogates built only when a ``transfer`` column needs them."""
+        if not any(s.kind == "transfer" for s in specs):
+            return self.target
+        return dataclasses.replace(self.target, surrogates=self.surrogates())
 
 
 def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
     """A run folder or .keras file gives the Keras model (adaptive attacks through the auxiliary
-    heads possible); a SavedModel folder gives its ``serving_default`` signature."""
+    heads possible, and with the run's config soft-mask surrogates for the ``transfer`` attacks);
+    a SavedModel folder gives its ``serving_default`` signature."""
     if not path.exists():
         raise EvaluationError(f"{path}: no such run folder, checkpoint or SavedModel.")
     if (path / "saved_model.pb").is_file():
@@ -95,7 +108,15 @@ def load_target(path: Path, checkpoint: str, dataset: str | None) -> Loaded:
     target = keras_target(model, info.image_shape, beta, str(source.checkpoint))
     name = method_label(config.method) if config else source.checkpoint.stem
     base = path if path.is_dir() else source.checkpoint.parent
-    return Loaded(target, config, name, base / "eval" / source.checkpoint.stem, source.checkpoint)
+    surrogates = lambda: soft_surrogates(model, config, info, TEMPERATURES) if config else ()
+    return Loaded(target, config, name, base / "eval" / source.checkpoint.stem, source.checkpoint, surrogates)
+
+
+def default_attacks(target, adaptive: str) -> str:
+    """The seed's table, plus the attacks past the argmax masks for a model with ASE heads when
+    the evaluation is adaptive: without them its worst case can be points too high."""
+    extra = (PAST_MASKS,) if adaptive == "both" and target.has_aux() else ()
+    return ",".join(DEFAULT_ATTACKS + extra)
 
 
 def test_arrays(args: EvalRequest, config: RunConfig | None) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +164,10 @@ def log_tensorboard(out_dir: Path, acc: dict, table: str) -> None:
 
 def evaluate(args: EvalRequest) -> dict:
     """Runs the attacks, writes the outputs and returns the accuracy per attack."""
-    specs = parse_attacks(args.attacks or ",".join(DEFAULT_ATTACKS))
+    if args.attacks is not None:
+        parse_attacks(args.attacks)  # a typo fails before the model loads
     loaded = load_target(args.model, args.checkpoint, args.dataset)
+    specs = parse_attacks(args.attacks or default_attacks(loaded.target, args.adaptive))
     out_dir = output_dir(args.output, loaded)
     settings = settings_from(args, loaded.config)
     images, labels = test_arrays(args, loaded.config)
@@ -153,7 +176,7 @@ def evaluate(args: EvalRequest) -> dict:
     record = EvalRecord(out_dir / "record.jsonl", header, resume=args.resume, overwrite=args.overwrite)
     print(f"Evaluating {loaded.name} ({loaded.target.description or args.model}) on {len(images)} "
           f"test images, eps {settings.eps:.4g}, step {settings.step:.4g}", flush=True)
-    columns = run_attacks(loaded.target, images, labels, specs, settings, record,
+    columns = run_attacks(loaded.target_for(specs), images, labels, specs, settings, record,
                           progress=lambda line: print(line, file=sys.stderr, flush=True))
     acc = accuracies(columns)
     checks = run_checks(columns, acc, specs)

@@ -18,13 +18,13 @@ import tensorflow as tf
 
 from again_tf.config.schema import default_step_size
 from again_tf.data import dataset_info
-from again_tf.engine import build_model
+from again_tf.engine import soft_surrogates
 from again_tf.engine.checkpoints import resolve_source
 from again_tf.errors import ConfigError
 from again_tf.evaluation import model_fingerprint, read_record
 from again_tf.evaluation.checks import transfer_check
 from again_tf.evaluation.report import write_per_example
-from again_tf.evaluation.transfer import WORST, head_attack, surrogate_attack, transfer_columns
+from again_tf.evaluation.transfer import TEMPERATURES, WORST, past_mask_attacks, transfer_columns
 from again_tf.run.analyze import load_run
 
 META = ("index", "label")
@@ -37,7 +37,7 @@ class TransferRequest:
     run: Path
     n: int = 1000
     steps: int = 50
-    temperatures: tuple[float, ...] = (1.0, 0.1)
+    temperatures: tuple[float, ...] = TEMPERATURES
     checkpoint: str = "last"
     batch_size: int = 250
     seed: int = 0
@@ -47,31 +47,17 @@ class TransferRequest:
         return self.run / "eval" / f"transfer-{self.checkpoint}"
 
 
-def soft_surrogate(model, config, info, temperature: float):
-    """The run's model rebuilt with ``again.mask_source = soft`` at ``temperature``, sharing its
-    weights (a soft mask has the same variables as an argmax one)."""
-    again = dataclasses.replace(config.again, mask_source="soft", mask_temperature=temperature)
-    surrogate = build_model(dataclasses.replace(config, again=again), info)
-    surrogate.set_weights(model.get_weights())
-    return surrogate
-
-
 def build_attacks(model, config, info, request: TransferRequest) -> dict:
     """One attack per ASE head, one soft-mask transfer per temperature (none when the model's
     masks are soft already: it is its own differentiable surrogate)."""
-    eps = config.attack.eps
-    common = {"eps": eps, "step_size": default_step_size(eps), "steps": request.steps,
-              "norm": config.attack.norm}
     sites = len(model.forward(tf.zeros((1, *info.image_shape)), training=False).aux_logits)
     if sites == 0:
         raise ConfigError(f"{request.run}: the model has no ASE site, so there is no argmax mask to get "
                           f"past; pass runs of an ASE method (again_*, cas).")
-    attacks = {f"head{i + 1}": head_attack(model.inference_fn(), i, **common) for i in range(sites)}
-    if config.again.mask_source != "soft":
-        for t in request.temperatures:
-            surrogate = soft_surrogate(model, config, info, t)
-            attacks[f"soft_T{t:g}"] = surrogate_attack(surrogate.inference_fn(), model.beta_aux, **common)
-    return attacks
+    eps = config.attack.eps
+    surrogates = soft_surrogates(model, config, info, request.temperatures)
+    return past_mask_attacks(model.inference_fn(), sites, surrogates, model.beta_aux, eps=eps,
+                             step_size=default_step_size(eps), steps=request.steps, norm=config.attack.norm)
 
 
 def measure(request: TransferRequest, write=print) -> dict:
@@ -128,7 +114,8 @@ def summary_lines(request: TransferRequest, results: dict) -> list[str]:
     attacks = ", ".join(f"{k} {100 * v:.2f}%" for k, v in acc.items() if k != WORST)
     lines = [f"{request.run.name} ({results['examples']} test images, eps {results['eps']:g}, "
              f"{results['steps']} steps, {request.checkpoint}): {attacks}; worst {100 * acc[WORST]:.2f}%"]
-    lines += [transfer_check(name, found).line() for name, found in results["with_evaluations"].items()]
+    joined = results["with_evaluations"].items()
+    lines += [transfer_check(f"eval/{name}", found).line() for name, found in joined]
     if not results["with_evaluations"]:
         lines.append(f"  (no evaluation record of this checkpoint and eps under {request.run / 'eval'} "
                      "to combine with)")

@@ -5,11 +5,12 @@ from again_tf.evaluation import DEFAULT_ATTACKS, EvalSettings, parse_attack, par
 
 
 def test_names_parse_to_kinds_steps_and_labels():
-    specs = parse_attacks("clean,fgsm,pgd10,pgd100,cw,cw50,aa,aa_rand")
+    specs = parse_attacks("clean,fgsm,pgd10,pgd100,cw,cw50,aa,aa_rand,transfer,transfer7")
     assert [(s.kind, s.steps) for s in specs] == [
-        ("clean", 0), ("fgsm", 1), ("pgd", 10), ("pgd", 100), ("cw", 30), ("cw", 50), ("aa", 0), ("aa", 0)]
+        ("clean", 0), ("fgsm", 1), ("pgd", 10), ("pgd", 100), ("cw", 30), ("cw", 50), ("aa", 0), ("aa", 0),
+        ("transfer", 50), ("transfer", 7)]
     assert [s.label for s in specs] == ["Clean", "FGSM", "PGD-10", "PGD-100", "C&W", "C&W", "AA",
-                                        "AA (rand)"]
+                                        "AA (rand)", "Past masks", "Past masks"]
     assert [s.name for s in parse_attacks(DEFAULT_ATTACKS)] == list(DEFAULT_ATTACKS)
 
 
@@ -19,8 +20,9 @@ def test_duplicates_are_dropped_and_order_kept():
 
 @pytest.mark.parametrize("name,message", [
     ("pgd", "unknown attack 'pgd'; allowed: clean, fgsm"),
-    ("deepfool", "pgdK or cwK"),
+    ("deepfool", "pgdK, cwK or transferK"),
     ("pgd0", "pgd0 has 0 steps"),
+    ("transfer0", "transfer0 has 0 steps"),
 ])
 def test_bad_names_list_the_allowed_ones(name, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):

@@ -59,4 +59,19 @@ def test_the_square_check_counts_what_the_white_box_attacks_left_and_skips_rand(
 @pytest.mark.parametrize("drop, passed", [(0.01, True), (0.011, False)])
 def test_the_transfer_check_allows_a_point(drop, passed):
     found = {"attacks": ["aa"], "examples": 1000, "table_worst": 0.546, "with_transfer": 0.546 - drop}
-    assert transfer_check("aa", found).passed is passed
+    assert transfer_check("eval/aa", found).passed is passed
+
+
+@pytest.mark.parametrize("broken, passed", [(10, True), (11, False)])
+def test_the_past_masks_column_warns_when_it_lowers_the_worst_case_by_more_than_a_point(broken, passed):
+    specs = parse_attacks("clean,pgd20,aa,transfer")
+    ones = np.ones(1000, np.int8)
+    pgd20, aa = ones.copy(), ones.copy()
+    pgd20[:300], aa[200:400] = 0, 0  # worst of the two: 600 of 1000 survive
+    past = ones.copy()
+    past[:400 + broken] = 0  # breaks all that the two broke, and `broken` images more
+    columns = {"clean": ones, "pgd20": pgd20, "aa": aa, "transfer": past}
+    check = next(c for c in run_checks(columns, {}, specs) if c.name.startswith("transfer attacks"))
+    assert check.name == "transfer attacks agree with the worst of pgd20, aa"
+    assert check.passed is passed
+    assert f"with the transfer attacks {100 * (0.6 - broken / 1000):.2f}%" in check.detail

@@ -17,17 +17,21 @@ def run_dir(tiny_run, tmp_path_factory):
 
 
 def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):
-    args = [str(run_dir), "--attacks", "clean,fgsm,pgd2,pgd4,cw3", "--n", "48", "--batch-size", "32"]
+    attacks = "clean,fgsm,pgd2,pgd4,cw3,transfer2"
+    args = [str(run_dir), "--attacks", attacks, "--n", "48", "--batch-size", "32"]
     assert evaluate(args) == 0
     out = capsys.readouterr().out
-    assert "| Method | Clean | FGSM | PGD-2 | PGD-4 | C&W |" in out and "| AGAIN-PGD-AT |" in out
+    assert "| Method | Clean | FGSM | PGD-2 | PGD-4 | C&W | Past masks |" in out and "| AGAIN-PGD-AT |" in out
     assert "eps = 0 equals clean accuracy" in out
+    assert "transfer attacks agree with the worst of fgsm, pgd2, pgd4, cw3" in out
     folder = run_dir / "eval" / "last"
     results = json.loads((folder / "results.json").read_text())
     assert results["examples"] == 48 and results["settings"]["eps"] == 0.1
     rows = list(csv.DictReader((folder / "per_example.csv").open()))
     assert len(rows) == 48
     assert np.mean([int(r["pgd4"]) for r in rows]) == pytest.approx(results["accuracy"]["pgd4"])
+    parts = ["transfer2:head1", "transfer2:head2", "transfer2:soft_T1", "transfer2:soft_T0.1"]
+    assert [int(r["transfer2"]) for r in rows] == [min(int(r[k]) for k in parts) for r in rows]
     assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
     assert evaluate(args) == 2 and "--resume" in capsys.readouterr().err
     assert evaluate(args + ["--resume"]) == 0  # every batch is done: nothing recomputed
