@@ -36,6 +36,7 @@ from again_tf.evaluation import (
     run_attacks,
     run_checks,
     saved_model_target,
+    with_worst_case,
     write_outputs,
 )
 from again_tf.evaluation.transfer import TEMPERATURES
@@ -178,6 +179,7 @@ def evaluate(args: EvalRequest) -> dict:
           f"test images, eps {settings.eps:.4g}, step {settings.step:.4g}", flush=True)
     columns = run_attacks(loaded.target_for(specs), images, labels, specs, settings, record,
                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+    columns = with_worst_case(columns, specs)
     acc = accuracies(columns)
     checks = run_checks(columns, acc, specs)
     write_outputs(out_dir, loaded.name, columns, acc, specs, checks, header["settings"])

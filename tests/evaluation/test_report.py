@@ -9,6 +9,7 @@ from again_tf.evaluation import (
     markdown_table,
     parse_attacks,
     run_checks,
+    with_worst_case,
     write_outputs,
 )
 
@@ -22,6 +23,22 @@ def test_table_is_in_the_seeds_format_with_a_main_head_row_when_it_differs():
         "| AGAIN-PGD-AT (main head only) | 87.88% | 60.00% | 49.31% |")
     acc["pgd20:main"] = 0.5443
     assert markdown_table("PGD-AT", acc, specs).count("\n") == 2
+
+
+def test_the_worst_case_survives_every_attack_and_the_main_head_row_has_no_attack_past_the_masks():
+    specs = parse_attacks("clean,pgd20,aa,transfer")
+    columns = {"index": np.arange(4), "label": np.zeros(4),
+               "clean": np.array([1, 1, 1, 0], np.int8), "pgd20:main": np.array([1, 1, 1, 0], np.int8),
+               "pgd20": np.array([1, 1, 0, 0], np.int8), "aa": np.array([1, 0, 1, 0], np.int8),
+               "transfer": np.array([0, 1, 1, 0], np.int8)}
+    found = with_worst_case(columns, specs)
+    np.testing.assert_array_equal(found["worst"], [0, 0, 0, 0])
+    np.testing.assert_array_equal(found["worst:main"], [1, 0, 1, 0])  # pgd20:main and aa
+    table = markdown_table("M", accuracies(found), specs)
+    assert table.splitlines()[0] == "| Method | Clean | PGD-20 | AA | Past masks | Worst case |"
+    assert table.splitlines()[2:] == ["| M | 75.00% | 50.00% | 50.00% | 50.00% | 0.00% |",
+                                      "| M (main head only) | 75.00% | 75.00% | 50.00% | - | 50.00% |"]
+    assert with_worst_case(columns, parse_attacks("clean,pgd20")) is columns  # one attack: no column
 
 
 def test_outputs_reproduce_the_table_from_the_per_example_record(tmp_path):

@@ -21,7 +21,8 @@ def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):
     args = [str(run_dir), "--attacks", attacks, "--n", "48", "--batch-size", "32"]
     assert evaluate(args) == 0
     out = capsys.readouterr().out
-    assert "| Method | Clean | FGSM | PGD-2 | PGD-4 | C&W | Past masks |" in out and "| AGAIN-PGD-AT |" in out
+    assert "| Method | Clean | FGSM | PGD-2 | PGD-4 | C&W | Past masks | Worst case |" in out
+    assert "| AGAIN-PGD-AT |" in out
     assert "eps = 0 equals clean accuracy" in out
     assert "transfer attacks agree with the worst of fgsm, pgd2, pgd4, cw3" in out
     folder = run_dir / "eval" / "last"
@@ -32,6 +33,8 @@ def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):
     assert np.mean([int(r["pgd4"]) for r in rows]) == pytest.approx(results["accuracy"]["pgd4"])
     parts = ["transfer2:head1", "transfer2:head2", "transfer2:soft_T1", "transfer2:soft_T0.1"]
     assert [int(r["transfer2"]) for r in rows] == [min(int(r[k]) for k in parts) for r in rows]
+    attacks = ["fgsm", "pgd2", "pgd4", "cw3", "transfer2"]
+    assert [int(r["worst"]) for r in rows] == [min(int(r[k]) for k in attacks) for r in rows]
     assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
     assert evaluate(args) == 2 and "--resume" in capsys.readouterr().err
     assert evaluate(args + ["--resume"]) == 0  # every batch is done: nothing recomputed
