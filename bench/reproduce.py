@@ -32,7 +32,11 @@ the image or the mask? Its run folder, which holds the model, is usually not kep
 ``evaluate`` may also be a list of evaluations, each with a ``name`` (its folder under
 ``<cell>/eval/``) and optionally only for some ``groups`` and ``seeds``: e.g. the PGD columns on
 2000 images for every cell and AutoAttack, which costs ~40x more, on 500 images of the main
-rows' first seed. A column comes from the first evaluation that has it.
+rows' first seed. A column comes from the first evaluation that has it. An evaluation with two
+attacks or more also reports its Worst case (an example survives every attack of it):
+``worst_<name>`` in results.csv, for ``bench.compare --metrics``. For grids with ASE rows, list
+``transfer`` among an evaluation's attacks: the attacks past the argmax masks (see
+``training.evaluate``), without which an ASE model's worst case can be points too high.
 """
 
 from __future__ import annotations
@@ -160,6 +164,18 @@ def columns(grid: Grid) -> dict:
     return dict(found.values())
 
 
+def worst_columns(grid: Grid) -> dict[str, str]:
+    """``worst_<evaluation>`` -> evaluation name, for every evaluation with two attacks or more:
+    its Worst case column (an example survives every attack of that evaluation)."""
+    return {f"worst_{e['name']}": e["name"] for e in grid.evaluate
+            if sum(a.kind != "clean" for a in parse_attacks(e["attacks"])) >= 2}
+
+
+def _worst(summary: dict, evaluation: str):
+    """A cell's worst case on one evaluation, "" when its evaluation predates the column."""
+    return summary.get("evaluations", {}).get(evaluation, {}).get("worst", "")
+
+
 def _flags(overrides: dict) -> list[str]:
     """``{"again.hff": false, "model.widths": [16, 32]}`` -> ``--again.hff false --model.widths 16,32``."""
     flags = []
@@ -283,17 +299,20 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
     sources, first = columns(grid), grid.evaluate[0]["name"]
     specs = list(sources)
     labels = [s.label if sources[s] == first else f"{s.label} ({sources[s]})" for s in specs]
+    worst = f"worst_{first}" in worst_columns(grid)
+    labels += ["Worst case"] if worst else []
     lines = []
     for group in dict.fromkeys(c.group for c in grid.cells):
         lines += [f"**{group}** (accuracy %, mean (min-max) over seeds)", "",
                   "| Method | seeds | " + " | ".join(labels) + " | train min/cell |",
-                  "|---|---|" + "---|" * (len(specs) + 1)]
+                  "|---|---|" + "---|" * (len(labels) + 1)]
         for row in grid.rows:
             done = [s for s in summaries if s["row"] == row and s["group"] == group]
             if not done and not any(c.row == row and c.group == group for c in grid.cells):
                 continue
             cells = [_cell_text([d["accuracy"][s.name] for d in done if s.name in d["accuracy"]])
                      for s in specs]
+            cells += [_cell_text([_worst(d, first) for d in done if _worst(d, first) != ""])] if worst else []
             minutes = f"{np.mean([d['train_seconds'] for d in done]) / 60:.1f}" if done else "-"
             lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + f" | {minutes} |")
         lines.append("")
@@ -318,15 +337,18 @@ def _evaluation_table(grid: Grid, spec: dict, summaries: list[dict]) -> list[str
     """An extra evaluation's own columns, on its own images (e.g. AA beside PGD-20 on the same
     300 images), for the rows that ran it: the main table takes each column from one evaluation."""
     specs = parse_attacks(spec["attacks"])
+    names, labels = [s.name for s in specs], [s.label for s in specs]
+    if f"worst_{spec['name']}" in worst_columns(grid):
+        names, labels = names + ["worst"], labels + ["Worst case"]
     lines = [f"**{spec['name']}** ({spec['attacks']} on the first {spec.get('n', 'all')} test images; "
              "accuracy %, mean (min-max) over seeds)", "",
-             "| Method | seeds | " + " | ".join(s.label for s in specs) + " |",
-             "|---|---|" + "---|" * len(specs)]
+             "| Method | seeds | " + " | ".join(labels) + " |",
+             "|---|---|" + "---|" * len(labels)]
     for row in grid.rows:
         done = [s["evaluations"][spec["name"]] for s in summaries
                 if s["row"] == row and spec["name"] in s.get("evaluations", {})]
         if done:
-            cells = [_cell_text([d[s.name] for d in done if s.name in d]) for s in specs]
+            cells = [_cell_text([d[n] for d in done if n in d]) for n in names]
             lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -340,14 +362,15 @@ def gather(grid: Grid, root: Path, results_dir: Path | None, copy: bool = True) 
     """Every finished cell's summary; writes results.csv and table.md to the grid folder (and,
     with ``copy``, copies them with the per-cell raw files to ``results_dir``)."""
     summaries = finished_summaries(grid, root, results_dir)
-    specs = list(columns(grid))
+    specs, worst = list(columns(grid)), worst_columns(grid)
     with (root / "results.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["row", "group", "method", "seed", *[s.name for s in specs], "train_seconds",
-                         "eval_seconds", "warnings"])
+        writer.writerow(["row", "group", "method", "seed", *[s.name for s in specs], *worst,
+                         "train_seconds", "eval_seconds", "warnings"])
         for s in summaries:
             writer.writerow([s["row"], s["group"], s["method"], s["seed"],
-                             *[s["accuracy"].get(sp.name, "") for sp in specs], s["train_seconds"],
+                             *[s["accuracy"].get(sp.name, "") for sp in specs],
+                             *[_worst(s, e) for e in worst.values()], s["train_seconds"],
                              s["eval_seconds"], ";".join(s["warnings"])])
     (root / "table.md").write_text(markdown(grid, summaries))
     if results_dir is not None and copy:
