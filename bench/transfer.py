@@ -29,16 +29,16 @@ import numpy as np
 
 from again_tf.config.schema import parse_method
 from again_tf.errors import ConfigError
+from again_tf.evaluation.report import read_per_example
 from bench.reproduce import code_version
 
 FIELDS = ("row", "group", "method", "seed", "examples", "table_worst", "transfer", "worst")
 
 
 def _per_example(path: Path) -> dict[str, np.ndarray]:
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    attacks = [k for k in rows[0] if k not in ("index", "label", "clean") and ":" not in k]
-    return {k: np.array([int(r[k]) for r in rows]) for k in attacks}
+    """The attack columns (not index, label, clean, nor the ``<attack>:<part>`` details)."""
+    return {k: v for k, v in read_per_example(path).items()
+            if k not in ("index", "label", "clean") and ":" not in k}
 
 
 def table_worst(cell_dir: Path, evaluation: str) -> np.ndarray:

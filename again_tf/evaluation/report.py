@@ -80,6 +80,25 @@ def write_outputs(out_dir: Path, row_name: str, columns: dict, acc: dict, specs,
     return paths
 
 
+def read_per_example(path: Path) -> dict[str, np.ndarray]:
+    """A per_example.csv back into its columns: integers where every value is one (index, label,
+    0/1 per attack), text otherwise (e.g. ``aa:broken_by``)."""
+    with path.open(newline="") as f:
+        reader = csv.reader(f)
+        names = next(reader, None)
+        if names is None:
+            raise ValueError(f"{path}: empty; a per_example.csv starts with its header row.")
+        values = list(zip(*reader)) or [()] * len(names)
+    return {name: _array(column) for name, column in zip(names, values)}
+
+
+def _array(column) -> np.ndarray:
+    try:
+        return np.array([int(v) for v in column], dtype=np.int64)
+    except ValueError:
+        return np.array(column, dtype=str)
+
+
 def write_per_example(path: Path, columns: dict) -> None:
     """One row per example, one column per key (index, label, 0/1 per attack, ...)."""
     with path.open("w", newline="") as f:

@@ -12,6 +12,7 @@ from again_tf.evaluation import (
     with_worst_case,
     write_outputs,
 )
+from again_tf.evaluation.report import read_per_example, write_per_example
 
 
 def test_table_is_in_the_seeds_format_with_a_main_head_row_when_it_differs():
@@ -56,3 +57,14 @@ def test_outputs_reproduce_the_table_from_the_per_example_record(tmp_path):
     data = json.loads(paths["results.json"].read_text())
     assert data["examples"] == 4 and data["accuracy"]["pgd10:main"] == 0.5
     assert paths["table.md"].read_text().startswith("| Method | Clean | PGD-10 |")
+
+
+def test_per_example_reads_back_what_was_written(tmp_path):
+    columns = {"index": np.arange(3), "label": np.array([4, 0, 9]), "aa": np.array([1, 0, 0], np.int8),
+               "aa:broken_by": np.array(["", "clean", "apgd-t"])}
+    write_per_example(tmp_path / "p.csv", columns)
+    found = read_per_example(tmp_path / "p.csv")
+    assert list(found) == list(columns)
+    for name, column in columns.items():
+        np.testing.assert_array_equal(found[name], column)
+    assert found["aa"].dtype.kind == "i" and found["aa:broken_by"].dtype.kind == "U"
