@@ -312,7 +312,8 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
                 continue
             cells = [_cell_text([d["accuracy"][s.name] for d in done if s.name in d["accuracy"]])
                      for s in specs]
-            cells += [_cell_text([_worst(d, first) for d in done if _worst(d, first) != ""])] if worst else []
+            if worst:
+                cells.append(_cell_text([v for v in (_worst(d, first) for d in done) if v != ""]))
             minutes = f"{np.mean([d['train_seconds'] for d in done]) / 60:.1f}" if done else "-"
             lines.append(f"| {row} | {len(done)} | " + " | ".join(cells) + f" | {minutes} |")
         lines.append("")

@@ -165,10 +165,9 @@ def log_tensorboard(out_dir: Path, acc: dict, table: str) -> None:
 
 def evaluate(args: EvalRequest) -> dict:
     """Runs the attacks, writes the outputs and returns the accuracy per attack."""
-    if args.attacks is not None:
-        parse_attacks(args.attacks)  # a typo fails before the model loads
+    specs = parse_attacks(args.attacks) if args.attacks is not None else None  # a typo fails early
     loaded = load_target(args.model, args.checkpoint, args.dataset)
-    specs = parse_attacks(args.attacks or default_attacks(loaded.target, args.adaptive))
+    specs = specs or parse_attacks(default_attacks(loaded.target, args.adaptive))
     out_dir = output_dir(args.output, loaded)
     settings = settings_from(args, loaded.config)
     images, labels = test_arrays(args, loaded.config)
