@@ -30,7 +30,7 @@ import numpy as np
 from again_tf.config.schema import parse_method
 from again_tf.errors import ConfigError
 from again_tf.evaluation.report import read_per_example
-from bench.reproduce import code_version
+from bench.code_version import code_version
 
 FIELDS = ("row", "group", "method", "seed", "examples", "table_worst", "transfer", "worst")
 
