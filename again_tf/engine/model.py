@@ -16,10 +16,10 @@ import keras
 import tensorflow as tf
 
 from again_tf import randomness
+from again_tf.attacks.cascade import cascade, correct_predictions
 from again_tf.attacks.pgd import pgd, pgd_through_heads
 from again_tf.config.schema import AgainConfig
 from again_tf.engine.distribution import keras_log_values
-from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.methods.base import Method
 from again_tf.models.classifier import Classifier
 from again_tf.objectives.awp import update_variables

@@ -10,12 +10,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import tensorflow as tf
 
+from again_tf.attacks.cascade import cascade, correct_predictions
 from again_tf.attacks.losses import cross_entropy, cw_margin, on_main_head
 from again_tf.attacks.pgd import pgd, pgd_through_heads
 from again_tf.config.schema import default_step_size
 from again_tf.evaluation.attack_specs import AttackSpec, EvalSettings
 from again_tf.evaluation.autoattack_columns import autoattack_columns, check_autoattack
-from again_tf.evaluation.cascade import cascade, correct_predictions
 from again_tf.evaluation.record import EvalRecord
 from again_tf.evaluation.target import EvalTarget
 from again_tf.evaluation.transfer import past_mask_columns

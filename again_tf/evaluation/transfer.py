@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import tensorflow as tf
 
+from again_tf.attacks.cascade import Attack, correct_predictions
 from again_tf.attacks.losses import cross_entropy, through_aux_heads
 from again_tf.attacks.pgd import pgd
 from again_tf.evaluation.attack_specs import AttackSpec, EvalSettings
-from again_tf.evaluation.cascade import Attack, correct_predictions
 from again_tf.evaluation.target import EvalTarget
 from again_tf.models.outputs import aux_logits
 

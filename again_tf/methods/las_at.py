@@ -18,11 +18,11 @@ import tensorflow as tf
 
 from again_tf import randomness
 from again_tf.attacks.budget_pgd import budget_pgd
+from again_tf.attacks.cascade import correct_predictions
 from again_tf.attacks.losses import cross_entropy
 from again_tf.attacks.pgd import pgd
 from again_tf.config.schema import AgainConfig, default_step_size
 from again_tf.errors import ConfigError
-from again_tf.evaluation.cascade import correct_predictions
 from again_tf.methods.base import Method
 from again_tf.models.factory import build_backbone
 from again_tf.models.strategy import StrategyNetwork

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from again_tf.evaluation.cascade import cascade, correct_predictions
+from again_tf.attacks.cascade import cascade, correct_predictions
 
 
 def _logits_fn(x):
