@@ -18,13 +18,12 @@ Every cell records the code version its numbers come from, and a grid refuses to
 another version to a results folder (``bench/code_version.py``): run it from a worktree of the
 recorded commit (``git worktree add ../grid COMMIT``) while the main checkout moves on.
 
-``"masks": N`` in the grid also runs ``python -m training.analyze masks`` on the first N test
-images of every cell whose model has ASE sites (``masks.txt`` beside the cell's results): does the
-main head read the image or the mask? Its run folder, which holds the model, is usually not kept.
+The grid's ``masks`` measurement goes to ``masks.txt`` beside the cell's results: does the main
+head read the image or the mask? (The run folder, which holds the model, is usually not kept.)
 
-The table (``bench/grid_table.py``) takes a column from the first evaluation that has it; an
-evaluation with two attacks or more also reports its Worst case (an example survives every attack
-of it): ``worst_<name>`` in results.csv, for ``bench.compare --metrics``.
+In the table (``bench/grid_table.py``) an evaluation with two attacks or more also reports its
+Worst case (an example survives every attack of it): ``worst_<name>`` in results.csv, for
+``bench.compare --metrics``.
 """
 
 from __future__ import annotations
