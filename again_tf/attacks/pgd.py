@@ -4,6 +4,7 @@ The training attack (FAT's early stop, step noise) is ``attacks.training_pgd``."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -11,6 +12,23 @@ import tensorflow as tf
 from again_tf.attacks.ascent import EarlyStop, ascend, fooled
 from again_tf.attacks.losses import cross_entropy, resolve_loss, through_aux_heads
 from again_tf.attacks.threat import default_step_size, initial_point, make_threat
+
+
+@dataclasses.dataclass(frozen=True)
+class PGDSettings:
+    """One PGD's threat model and budget (pixel scale), kept apart from the loop so that the
+    training step and the test step describe an attack the same way."""
+
+    eps: float
+    step_size: float
+    steps: int
+    norm: str = "linf"
+    init: str = "uniform"
+
+    def kwargs(self) -> dict:
+        """The fields as keyword arguments of ``pgd``, ``pgd_through_heads`` and ``training_pgd``
+        (a subclass's own fields are left out)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(PGDSettings)}
 
 
 def pgd(

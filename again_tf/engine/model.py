@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from again_tf import randomness
 from again_tf.attacks.cascade import cascade, correct_predictions
-from again_tf.attacks.pgd import pgd, pgd_through_heads
+from again_tf.attacks.pgd import PGDSettings, pgd, pgd_through_heads
 from again_tf.config.schema import AgainConfig
 from again_tf.engine.distribution import keras_log_values
 from again_tf.methods.base import Method
@@ -28,16 +28,11 @@ BATCHNORM_STATISTICS = ("moving_mean", "moving_variance")  # keras.layers.BatchN
 
 
 @dataclass(frozen=True)
-class AttackSettings:
-    """The PGD of the test step (pixel scale). ``losses``: each example counts as robust if it
-    survives every loss in turn (``ce``: the main head; ``ce_aux``: through the ASE heads, the
-    adaptive attack that goes around the inference masks)."""
+class AttackSettings(PGDSettings):
+    """The PGD of the test step. ``losses``: each example counts as robust if it survives every
+    loss in turn (``ce``: the main head; ``ce_aux``: through the ASE heads, the adaptive attack
+    that goes around the inference masks)."""
 
-    eps: float
-    step_size: float
-    steps: int
-    norm: str = "linf"
-    init: str = "uniform"
     losses: tuple[str, ...] = ("ce",)
 
 
@@ -159,12 +154,10 @@ class AgainModel(Classifier):
 
     def _eval_pgd(self, x, y, loss):
         """As training.evaluate: keep the first adversarial example found."""
-        a = self.eval_attack
+        settings = self.eval_attack.kwargs()
         if loss == "ce_aux":
-            return pgd_through_heads(self.inference_fn(), x, y, eps=a.eps, steps=a.steps,
-                                     beta_aux=self.beta_aux, step_size=a.step_size, norm=a.norm, init=a.init)
-        return pgd(self.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
-                   norm=a.norm, init=a.init, loss=loss, keep_found=True)
+            return pgd_through_heads(self.inference_fn(), x, y, beta_aux=self.beta_aux, **settings)
+        return pgd(self.inference_fn(), x, y, loss=loss, keep_found=True, **settings)
 
     def _record(self, terms, clean_correct, robust_correct, training=True):
         """Updates every tracker; returning all of them lets Keras log cross-replica values."""

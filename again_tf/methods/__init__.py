@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from again_tf.config.methods import method_entry
 from again_tf.methods.awp import AWP
-from again_tf.methods.base import Method, Passes, TrainingAttack
+from again_tf.methods.base import Method, Passes
 
 
 def method_class(config) -> type[Method]:
@@ -24,4 +24,4 @@ def method_networks(config, info) -> dict:
     return method_class(config).networks(config, info)
 
 
-__all__ = ["AWP", "Method", "Passes", "TrainingAttack", "build_method", "method_class", "method_networks"]
+__all__ = ["AWP", "Method", "Passes", "build_method", "method_class", "method_networks"]

@@ -26,19 +26,9 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
+from again_tf.attacks.pgd import PGDSettings
 from again_tf.attacks.training_pgd import training_pgd
 from again_tf.models.outputs import ModelOutputs, dual, per_head
-
-
-@dataclass(frozen=True)
-class TrainingAttack:
-    """The PGD that makes the training batch's x_adv (pixel scale)."""
-
-    eps: float
-    step_size: float
-    steps: int
-    norm: str = "linf"
-    init: str = "uniform"
 
 
 @dataclass(frozen=True)
@@ -61,10 +51,11 @@ class Method(abc.ABC):
     untrained_networks: tuple[str, ...] = ()  # networks the optimizer must not update
     options: dict[str, str] = {}  # constructor argument -> its ``objective.<field>`` (mixins add theirs)
 
-    def __init__(self, attack: TrainingAttack, beta_aux: float, attack_aux: bool = True,
+    def __init__(self, attack: PGDSettings, beta_aux: float, attack_aux: bool = True,
                  paired_draws: bool = False):
-        """``paired_draws``: the training-mode passes of one step on the same images share their
-        random draws (HFF, ASE's y'); see ``again_tf.randomness.shared_draws``."""
+        """``attack``: the PGD that makes the training batch's x_adv. ``paired_draws``: the
+        training-mode passes of one step on the same images share their random draws (HFF, ASE's
+        y'); see ``again_tf.randomness.shared_draws``."""
         self.attack, self.beta_aux, self.attack_aux = attack, float(beta_aux), bool(attack_aux)
         self.paired_draws = bool(paired_draws)
 
@@ -74,7 +65,7 @@ class Method(abc.ABC):
         (subclasses that derive an argument from the config pass it in ``kwargs``)."""
         a = config.attack
         init = cls.default_init if a.init == "auto" else a.init
-        attack = TrainingAttack(a.eps, a.step_size, a.steps, a.norm, init)
+        attack = PGDSettings(a.eps, a.step_size, a.steps, a.norm, init)
         options = {arg: getattr(config.objective, name) for arg, name in cls.all_options().items()}
         again = config.again
         return cls(attack, again.beta_aux, again.attack_aux, paired_draws=again.paired_draws,
@@ -98,9 +89,8 @@ class Method(abc.ABC):
         return {}
 
     def adversarial_examples(self, model, x, y) -> tf.Tensor:
-        a = self.attack
-        return training_pgd(model.inference_fn(), x, y, eps=a.eps, step_size=a.step_size, steps=a.steps,
-                            norm=a.norm, init=a.init, loss=self.attack_loss(self.attack_reference(model, x)),
+        loss = self.attack_loss(self.attack_reference(model, x))
+        return training_pgd(model.inference_fn(), x, y, loss=loss, **self.attack.kwargs(),
                             **self.attack_options(model, y))
 
     def attack_options(self, model, y) -> dict:

@@ -1,9 +1,11 @@
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from again_tf.attacks import cross_entropy, fgsm, pgd
+from again_tf.attacks import PGDSettings, cross_entropy, fgsm, pgd
 
 
 def _model(seed=0):
@@ -145,3 +147,16 @@ def test_keep_found_never_loses_an_adversarial_example_to_more_steps():
     assert many.sum() >= broken(30, False).sum()
     with pytest.raises(ValueError, match="untargeted"):
         pgd(model, x, y, eps=0.1, step_size=0.1, steps=1, targeted=True, keep_found=True)
+
+
+def test_settings_give_the_same_attack_as_their_fields_and_subclasses_add_none():
+    model, (x, y) = _model(), _batch()
+    @dataclasses.dataclass(frozen=True)
+    class WithLosses(PGDSettings):
+        losses: tuple = ("ce",)
+
+    settings = WithLosses(eps=0.1, step_size=0.04, steps=4, norm="l2", init="none", losses=("ce_aux",))
+    assert settings.kwargs() == {"eps": 0.1, "step_size": 0.04, "steps": 4, "norm": "l2", "init": "none"}
+    direct = pgd(model, x, y, eps=0.1, step_size=0.04, steps=4, norm="l2", init="none")
+    np.testing.assert_array_equal(pgd(model, x, y, **settings.kwargs()).numpy(), direct.numpy())
+    assert PGDSettings(0.1, 0.04, 4).kwargs()["init"] == "uniform"
