@@ -12,30 +12,29 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from again_tf.attacks.pgd import pgd_through_heads
+from again_tf.attacks.pgd import PGDSettings, pgd_through_heads
 from again_tf.evaluation import keras_target
 
 
-def adversarial_examples(model, x, y, eps: float, step_size: float, steps: int = 10) -> tf.Tensor:
+def adversarial_examples(model, x: tf.Tensor, y: tf.Tensor, attack: PGDSettings) -> tf.Tensor:
     """PGD through the ASE heads (the stronger attack on an AGAIN model), inference mode."""
     target = keras_target(model, x.shape[1:])
-    return pgd_through_heads(target.outputs_fn, x, y, eps=eps, steps=steps, beta_aux=target.beta_aux,
-                             step_size=step_size)
+    return pgd_through_heads(target.outputs_fn, x, y, beta_aux=target.beta_aux, **attack.kwargs())
 
 
 class AdversarialImages(keras.callbacks.Callback):
-    def __init__(self, images: np.ndarray, labels: np.ndarray, eps: float, step_size: float,
-                 log_dir: str | Path, every: int):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, attack: PGDSettings, log_dir: str | Path,
+                 every: int):
         super().__init__()
         self.images, self.labels = tf.constant(images), tf.constant(labels)
-        self.eps, self.step_size, self.every = eps, step_size, every
+        self.attack, self.every = attack, every
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        x_adv = adversarial_examples(self.model, self.images, self.labels, self.eps, self.step_size)
-        delta = 0.5 + (x_adv - self.images) / (2 * self.eps)
+        x_adv = adversarial_examples(self.model, self.images, self.labels, self.attack)
+        delta = 0.5 + (x_adv - self.images) / (2 * self.attack.eps)
         with self.writer.as_default():
             tf.summary.image("adversarial/clean", self.images, step=epoch + 1, max_outputs=16)
             tf.summary.image("adversarial/x_adv", x_adv, step=epoch + 1, max_outputs=16)

@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from again_tf.analysis import effective_support, integrated_gradients, mass_span, pixel_map
+from again_tf.attacks.pgd import PGDSettings
 from again_tf.callbacks.adversarial_images import adversarial_examples
 
 
@@ -21,11 +22,11 @@ class AttributionSpan(keras.callbacks.Callback):
     """Logs ``span_<measure>_<kind>`` every ``every`` epochs; the others log nothing (an empty
     metrics.csv cell, no TensorBoard point)."""
 
-    def __init__(self, images, labels, eps: float, step_size: float, log_dir: str | Path, every: int,
+    def __init__(self, images, labels, attack: PGDSettings, log_dir: str | Path, every: int,
                  ig_steps: int = 16):
         super().__init__()
         self.images, self.labels = tf.constant(images), tf.constant(labels)
-        self.eps, self.step_size, self.every, self.ig_steps = eps, step_size, every, ig_steps
+        self.attack, self.every, self.ig_steps = attack, every, ig_steps
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "span"))
 
     def spans(self, x) -> dict[str, float]:
@@ -37,7 +38,7 @@ class AttributionSpan(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        x_adv = adversarial_examples(self.model, self.images, self.labels, self.eps, self.step_size)
+        x_adv = adversarial_examples(self.model, self.images, self.labels, self.attack)
         with self.writer.as_default():
             for kind, x in (("clean", self.images), ("pgd10", x_adv)):
                 for name, value in self.spans(x).items():

@@ -14,6 +14,8 @@ x {1/8 .. 5/8}, with 3..14 iterations.
 
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 
 from again_tf import randomness
@@ -120,9 +122,9 @@ class LASAT(Method):
         update_variables(variables, delta)
         # The release evaluates a stepped copy of the target, BN statistics moved by the step
         # included; its PGD leaves an example at the first iterate that fools the model.
-        a = self.attack
-        x_eval = pgd(model.inference_fn(), x, y, eps=a.eps, step_size=default_step_size(a.eps), steps=10,
-                     restarts=2, keep_found=True)
+        reward_attack = dataclasses.replace(self.attack, step_size=default_step_size(self.attack.eps),
+                                            steps=10, init="uniform")
+        x_eval = pgd(model.inference_fn(), x, y, restarts=2, keep_found=True, **reward_attack.kwargs())
         robust = tf.reduce_mean(correct_predictions(model(x_eval, training=False), y))
         clean = tf.reduce_mean(correct_predictions(model(x, training=False), y))
         update_variables(variables, saved, mode="assign")

@@ -16,6 +16,7 @@ from again_tf.analysis.mask_dependence import mask_dependence
 from again_tf.attacks.pgd import pgd_through_heads
 from again_tf.callbacks.metrics_csv import read_rows
 from again_tf.data import load_arrays
+from again_tf.engine import eval_attack_settings
 from again_tf.engine.checkpoints import load_trained_model, resolve_source, run_config, source_dataset
 from again_tf.errors import ConfigError
 
@@ -175,9 +176,9 @@ def load_run(run: Path, checkpoint: str):
 
 def span_line(run: Path, model, config, x, y, method: str, layer: str | None) -> tuple[str, np.ndarray]:
     """Attribution span on clean and PGD-10 inputs (through the ASE heads), and the clean maps; the
-    run's eps, and the ASE heads weighted as the model was trained."""
-    x_adv = pgd_through_heads(model.inference_fn(), x, y, eps=config.attack.eps, steps=10,
-                              beta_aux=model.beta_aux).numpy()
+    run's threat model and evaluation step, and the ASE heads weighted as the model was trained."""
+    attack = eval_attack_settings(config, steps=10)
+    x_adv = pgd_through_heads(model.inference_fn(), x, y, beta_aux=model.beta_aux, **attack.kwargs()).numpy()
     clean = attribution_maps(model, x, y, method, layer)
     adv = attribution_maps(model, x_adv, y, method, layer)
     line = (f"{run.name}: {method} span on {len(x)} test images - mass span (80%) clean "

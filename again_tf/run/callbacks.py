@@ -25,8 +25,9 @@ from again_tf.callbacks import (
     fixed_subset,
 )
 from again_tf.callbacks.metrics_csv import column_values
-from again_tf.config import RunConfig, default_step_size
+from again_tf.config import RunConfig
 from again_tf.data import DataBundle
+from again_tf.engine import eval_attack_settings
 from again_tf.evaluation import EvalSettings
 from again_tf.run.folder import state_dir
 
@@ -54,8 +55,7 @@ def monitor_callbacks(config: RunConfig, data: DataBundle, run_dir: Path) -> lis
     if not (e.image_every or e.span_every):
         return []
     x, y = fixed_subset(data.test_arrays, e.monitor_examples, config.seed + 2)
-    step = e.step_size if e.step_size is not None else default_step_size(config.attack.eps)
-    args = (x, y, config.attack.eps, step, run_dir / TENSORBOARD)
+    args = (x, y, eval_attack_settings(config, steps=10), run_dir / TENSORBOARD)
     return ([AdversarialImages(*args, e.image_every)] if e.image_every else []) + \
         ([AttributionSpan(*args, e.span_every)] if e.span_every else [])
 
