@@ -82,7 +82,7 @@ def pgd_through_heads(model_fn: Callable, x: tf.Tensor, y: tf.Tensor, *, eps: fl
     """PGD-k through the ASE heads (``through_aux_heads``), keeping the first adversarial example
     found: the adaptive attack on an AGAIN model that validation, evaluation, analysis and the
     TensorBoard images share. ``step_size`` defaults to eps / 4; random start unless ``init``."""
-    step = default_step_size(eps) if step_size is None else step_size
+    step = default_step_size(eps, step_size)
     return pgd(model_fn, x, y, eps=eps, step_size=step, steps=steps, norm=norm,
                loss=through_aux_heads(loss, beta_aux), init=init, restarts=restarts, keep_found=True)
 

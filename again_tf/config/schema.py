@@ -37,9 +37,10 @@ def default_eps(dataset: str) -> float:
     return DATASET_EPS.get(dataset, DATASET_EPS["cifar10"])
 
 
-def default_step_size(eps: float) -> float:
-    """The evaluation PGD's step when none is set: eps / 4 (2/255 at 8/255, 0.025 at 0.1)."""
-    return eps / 4
+def default_step_size(eps: float, given: float | None = None) -> float:
+    """``given``, or when it is None the evaluation PGD's default: eps / 4 (2/255 at 8/255, 0.025
+    at 0.1)."""
+    return eps / 4 if given is None else given
 
 
 def _check(condition: bool, field_name: str, message: str) -> None:

@@ -59,7 +59,7 @@ def eval_attack_settings(config: RunConfig, steps: int) -> AttackSettings:
     and an example is robust only if it survives both.
     """
     a = config.attack
-    step = config.eval.step_size if config.eval.step_size is not None else default_step_size(a.eps)
+    step = default_step_size(a.eps, config.eval.step_size)
     losses = ("ce_aux", "ce") if config.again.ase and config.model.sites else ("ce",)
     return AttackSettings(eps=a.eps, step_size=step, steps=steps, norm=a.norm, init="uniform",
                           losses=losses)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from again_tf.config.schema import default_step_size
+from again_tf.config.schema import NORMS, default_step_size
 from again_tf.errors import ConfigError
 
 DEFAULT_ATTACKS = ("clean", "pgd10", "pgd20", "pgd50", "pgd100", "cw", "aa")  # the seed's columns
@@ -102,8 +102,8 @@ class EvalSettings:
             raise ConfigError(f"eps: must be in (0, 1] (pixel scale; 8/255 = 0.0314), got {self.eps}.")
         if self.step_size is not None and self.step_size <= 0:
             raise ConfigError(f"step_size: must be > 0, got {self.step_size}.")
-        if self.norm not in ("linf", "l2"):
-            raise ConfigError(f"norm: got {self.norm!r}; allowed: linf, l2.")
+        if self.norm not in NORMS:
+            raise ConfigError(f"norm: got {self.norm!r}; allowed: {', '.join(NORMS)}.")
         if self.restarts < 1:
             raise ConfigError(f"restarts: must be >= 1, got {self.restarts}.")
         if self.adaptive not in _ADAPTIVE:
@@ -113,4 +113,4 @@ class EvalSettings:
 
     @property
     def step(self) -> float:
-        return self.step_size if self.step_size is not None else default_step_size(self.eps)
+        return default_step_size(self.eps, self.step_size)

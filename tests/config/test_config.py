@@ -6,6 +6,7 @@ import pytest
 from again_tf.config import (
     PRESETS,
     apply_overrides,
+    default_step_size,
     get_preset,
     load_config_file,
     method_names,
@@ -120,3 +121,8 @@ def test_the_baselines_presets_carry_their_originals_settings():
     las_at = get_preset("paper-las-at").objective
     assert np.allclose(np.array(las_at.las_eps_scales) * 8, range(3, 16))
     assert las_at.las_iterations == tuple(range(3, 15)) and las_at.las_reward_weights == (1.0, 4.0, 2.0)
+
+
+def test_the_evaluation_step_is_the_given_one_else_a_quarter_of_eps():
+    assert default_step_size(8 / 255) == pytest.approx(2 / 255)
+    assert default_step_size(0.1, given=0.01) == 0.01
