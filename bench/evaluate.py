@@ -2,7 +2,7 @@
 per-component robust accuracy (must agree within 1 point) and images/s of each.
 
     scripts/setup_reference.sh   # once: torchattacks in .venv-ref
-    python -m bench.evaluate RUN_DIR [--n 500] [--eps 0.1] [--out docs/results/autoattack_check.json]
+    python -m bench.evaluate RUN_DIR [--n 500] [--eps 0.1] [--out docs/results/autoattack_crosscheck.json]
 
 Ours is ``again_tf.attacks.autoattack`` (standard version) on the deployed model; the reference
 is torchattacks' components composed the same way, run by ``bench.autoattack_reference`` in the

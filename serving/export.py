@@ -20,10 +20,7 @@ from again_tf.errors import AgainError
 from again_tf.tf_startup import import_tensorflow
 from serving.batching import BatchingParameters
 from serving.errors import ServingError
-
-DEFAULT_BASE_DIR = "serving_models"
-DEFAULT_MODEL_NAME = "again"
-SERVING_BASE = "/models"  # where the Docker image keeps the export base
+from serving.export_defaults import DEFAULT_BASE_DIR, DEFAULT_MODEL_NAME, SERVING_BASE
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -17,7 +17,7 @@ from again_tf.engine.checkpoints import load_trained_model, resolve_source, sour
 from serving import tf_serving_files as files
 from serving.batching import BatchingParameters
 from serving.errors import ServingError
-from serving.export import DEFAULT_BASE_DIR, DEFAULT_MODEL_NAME, SERVING_BASE
+from serving.export_defaults import DEFAULT_BASE_DIR, DEFAULT_MODEL_NAME, SERVING_BASE
 from serving.signatures import serving_endpoints
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

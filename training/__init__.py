@@ -1,1 +1,2 @@
-"""Command-line programs: ``python -m training.train`` (and later evaluate, analyze, tune)."""
+"""Command-line programs: ``python -m training.train``, ``training.evaluate``,
+``training.analyze`` and ``training.tune``."""

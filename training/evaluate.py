@@ -29,7 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "the seed's table, clean,pgd10,pgd20,pgd50,pgd100,cw,aa, and transfer for a model "
                    "with ASE heads)")
     p.add_argument("--n", type=int, default=None, help="first n test examples (default: all)")
-    p.add_argument("--eps", type=float, default=None, help="default: the run's attack.eps (else 8/255)")
+    p.add_argument("--eps", type=float, default=None,
+                   help="default: the run's attack.eps (else the data set's default)")
     p.add_argument("--step-size", type=float, default=None, help="PGD step (default eps / 4)")
     p.add_argument("--norm", default=None, choices=["linf", "l2"])
     p.add_argument("--restarts", type=int, default=1)

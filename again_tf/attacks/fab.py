@@ -133,7 +133,7 @@ def fab_targeted(
     if norm != "linf":
         raise ValueError(f"FAB-T is implemented for norm 'linf' only, got {norm!r}.")
     if steps < 1 or restarts < 1:
-        raise ValueError("FAB-T needs steps and restarts >= 1.")
+        raise ValueError(f"FAB-T needs steps and restarts >= 1, got steps={steps}, restarts={restarts}.")
     x, y = tf.convert_to_tensor(x, tf.float32), as_labels(y)
     check_target_classes(model_fn, x, n_target_classes)
     run = traced(model_fn, ("fab-t", steps, eta, beta, alpha_max),

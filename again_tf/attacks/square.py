@@ -119,7 +119,8 @@ def square(
     if norm != "linf":
         raise ValueError(f"Square is implemented for norm 'linf' only, got {norm!r}.")
     if n_queries < 1 or restarts < 1 or not 0.0 < p_init <= 1.0:
-        raise ValueError("Square needs n_queries, restarts >= 1 and p_init in (0, 1].")
+        raise ValueError(f"Square needs n_queries, restarts >= 1 and p_init in (0, 1], got "
+                         f"n_queries={n_queries}, restarts={restarts}, p_init={p_init}.")
     x, y = tf.convert_to_tensor(x, tf.float32), as_labels(y)
     sizes = square_sizes(n_queries, x.shape[1:], p_init, rescale_schedule)
     run = traced(model_fn, ("square", eps, n_queries, p_init, rescale_schedule, shared_window),

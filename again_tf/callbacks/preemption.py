@@ -19,6 +19,8 @@ from pathlib import Path
 
 import keras
 
+from again_tf.errors import ConfigError
+
 STATE = "state.json"
 
 
@@ -55,7 +57,9 @@ def restore_state(model, folder: Path) -> int:
     model.load_weights(str(folder / state["weights"]))
     step = _step(model)
     if step != state["step"]:
-        raise RuntimeError(f"{folder}: the weights hold step {step}, {STATE} says {state['step']}.")
+        raise ConfigError(f"{folder}: {state['weights']} holds step {step} but {STATE} says {state['step']}, "
+                          f"so the run cannot continue exactly; put back the weights file {STATE} "
+                          "names, or train under another --name (this folder is left as it is).")
     return step
 
 

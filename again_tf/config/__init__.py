@@ -1,4 +1,6 @@
-"""Configuration: typed frozen dataclasses, presets and overrides (imports nothing else here)."""
+"""Configuration: typed frozen dataclasses, presets and overrides. It imports nothing else of the
+library; the method registry names each method's class by its path and loads it only when a run
+builds the method (``config.methods``)."""
 
 from again_tf.config.methods import method_entry, method_names, register_method
 from again_tf.config.overrides import apply_overrides, field_paths, load_config_file

@@ -30,5 +30,6 @@ class Budget:
             raise ConfigError("--hyperband-factor: only for --tuner hyperband; Bayesian optimisation's "
                               "budget is --max-trials.")
         if min(self.max_trials or 1, self.epochs) < 1 or (self.factor or 2) < 2:
-            raise ConfigError("--max-trials and --tune-epochs must be >= 1, --hyperband-factor >= 2.")
+            raise ConfigError(f"--max-trials and --tune-epochs must be >= 1, --hyperband-factor >= 2; got "
+                              f"{self.max_trials}, {self.epochs} and {self.factor}.")
         return self

@@ -11,9 +11,6 @@ from again_tf.data.catalog import FASHION_MNIST_DIR, DatasetInfo
 from again_tf.data.idx import load_idx_folder
 from again_tf.errors import DataError
 
-Arrays = tuple[np.ndarray, np.ndarray]
-
-
 SPLITS = ("train", "test")
 
 

@@ -28,7 +28,7 @@ def soft_surrogates(model: AgainModel, config: RunConfig, info: DatasetInfo,
                     temperatures) -> tuple[tuple[str, object], ...]:
     """``("soft_T<T>", inference fn)`` per temperature: the model rebuilt with
     ``again.mask_source = soft`` at ``T``, sharing its weights (a soft mask has the same variables
-    as an argmax one), as a differentiable stand-in for attacks past its argmax masks. None for a
+    as an argmax one), as a differentiable stand-in for attacks past its argmax masks. Empty for a
     model whose masks are soft already, or that has none."""
     if not config.again.ase or config.again.mask_source == "soft":
         return ()

@@ -8,7 +8,7 @@ can hide the easiest way to flip the decision. Two attacks close that gap:
 
 * ``head<i>``: PGD on ASE head ``i``'s cross-entropy alone, keeping the first iterate that
   fools the deployed model;
-* ``soft<T>``: BPDA (Athalye et al. 2018): the same weights with the argmax mask replaced by
+* ``soft_T<T>``: BPDA (Athalye et al. 2018): the same weights with the argmax mask replaced by
   ``W softmax(z_aux / T)`` (``T -> 0`` is the deployed mask), attacked through its heads; its
   last iterate is scored on the deployed model (a transfer attack).
 

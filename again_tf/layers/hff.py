@@ -7,8 +7,6 @@ import tensorflow as tf
 
 from again_tf import randomness
 
-STYLES = ("shuffle", "clean")
-
 
 def channel_statistics(features: tf.Tensor, epsilon: float = 1e-5) -> tuple[tf.Tensor, tf.Tensor]:
     """Per-sample, per-channel mean and std over H, W (unbiased variance + epsilon, then sqrt).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from again_tf.config.schema import AgainConfig, ModelConfig
+from again_tf.config.schema import BACKBONES, AgainConfig, ModelConfig
+from again_tf.errors import ConfigError
 from again_tf.models.backbone import Backbone
 from again_tf.models.resnet import ResNet
 from again_tf.models.small_cnn import SmallCNN
@@ -42,4 +43,4 @@ def build_backbone(model: ModelConfig, again: AgainConfig, num_classes: int) -> 
     if model.backbone == "wide_resnet":
         return WideResNet(depth=model.depth, widen_factor=model.widen_factor,
                           dropout=model.dropout, **common)
-    raise ValueError(f"Unknown backbone {model.backbone!r}.")
+    raise ConfigError(f"model.backbone: got {model.backbone!r}; allowed: {', '.join(BACKBONES)}.")

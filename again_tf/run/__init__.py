@@ -1,7 +1,8 @@
 """A training run as library functions, one job per module: ``folder`` (run folder, resume
 check, free disk), ``session`` (seed, determinism, strategy, model scope), ``callbacks``,
 ``fit`` (from a global step), ``final`` (test evaluation), ``train`` (``train(config)``, all of
-it) and ``tune`` (a keras-tuner search).
+it), ``tune`` (a keras-tuner search), ``evaluate``, ``analyze`` and ``transfer`` (the
+``training.evaluate`` and ``training.analyze`` commands).
 
 The CLIs in ``training/`` parse arguments and call these; nothing here reads ``sys.argv``.
 """

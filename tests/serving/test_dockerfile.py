@@ -14,7 +14,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving.batching import parse as parse_batching
-from serving.export import DEFAULT_BASE_DIR, SERVING_BASE
+from serving.export_defaults import DEFAULT_BASE_DIR, SERVING_BASE
 from serving.tf_serving_files import BATCHING_FILE, MODELS_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
