@@ -21,8 +21,8 @@ from again_tf.attacks.pgd import PGDSettings, pgd, pgd_through_heads
 from again_tf.config.schema import AgainConfig
 from again_tf.engine.distribution import keras_log_values
 from again_tf.methods.base import Method
+from again_tf.methods.variable_updates import update_variables
 from again_tf.models.classifier import Classifier
-from again_tf.objectives.awp import update_variables
 
 BATCHNORM_STATISTICS = ("moving_mean", "moving_variance")  # keras.layers.BatchNormalization's
 

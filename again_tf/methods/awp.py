@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from again_tf import randomness
 from again_tf.methods.base import Method
-from again_tf.objectives.awp import perturbable, update_variables, weight_perturbation
+from again_tf.methods.variable_updates import update_variables
+from again_tf.objectives.awp import perturbable, weight_perturbation
 
 
 class AWP:

@@ -26,9 +26,9 @@ from again_tf.attacks.pgd import pgd
 from again_tf.config.schema import AgainConfig, default_step_size
 from again_tf.errors import ConfigError
 from again_tf.methods.base import Method
+from again_tf.methods.variable_updates import update_variables
 from again_tf.models.factory import build_backbone
 from again_tf.models.strategy import StrategyNetwork
-from again_tf.objectives.awp import update_variables
 from again_tf.objectives.las_at import smoothed_cross_entropy
 
 

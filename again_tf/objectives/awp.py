@@ -36,21 +36,3 @@ def weight_perturbation(
     return [
         gamma * tf.norm(v) / (tf.norm(g) + 1e-20) * g for g, v in zip(grads, variables)
     ]
-
-
-def update_variables(variables: Sequence, values: Sequence[tf.Tensor], mode: str = "add") -> None:
-    """``assign_add`` (``mode="add"``) or ``assign`` identical values on every replica.
-
-    Goes through ``merge_call`` + ``extended.update`` like the Keras optimizer, so it works
-    for mirrored variables in replica context as well as outside ``tf.distribute``.
-    """
-    tf_vars = [getattr(v, "value", v) for v in variables]
-
-    def apply(distribution, pairs):
-        for var, value in pairs:
-            fn = (lambda w, d: w.assign_add(d)) if mode == "add" else (lambda w, d: w.assign(d))
-            distribution.extended.update(var, fn, args=(value,), group=False)
-
-    tf.__internal__.distribute.interim.maybe_merge_call(
-        apply, tf.distribute.get_strategy(), list(zip(tf_vars, values))
-    )

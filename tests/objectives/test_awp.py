@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from again_tf.objectives.awp import perturbable, update_variables, weight_perturbation
+from again_tf.objectives.awp import perturbable, weight_perturbation
 
 
 def _model():
@@ -33,17 +33,3 @@ def test_perturbation_is_the_normalised_gradient_scaled_by_gamma_times_weight_no
         np.testing.assert_allclose(np.linalg.norm(d), 5e-3 * np.linalg.norm(v.numpy()), rtol=1e-5)
         cosine = np.sum(d.numpy() * g.numpy()) / (np.linalg.norm(d) * np.linalg.norm(g))
         assert cosine > 0.9999  # an ascent direction
-
-
-def test_update_variables_adds_and_restores():
-    model = _model()
-    variables = perturbable(model.trainable_variables)
-    before = [v.numpy().copy() for v in variables]
-    deltas = [tf.ones_like(v) * 0.5 for v in variables]
-    update_variables(variables, deltas)
-    for v, b in zip(variables, before):
-        np.testing.assert_allclose(v.numpy(), b + 0.5, rtol=1e-6)
-    update_variables(variables, [-d for d in deltas])
-    update_variables(variables, [tf.constant(b) for b in before], mode="assign")
-    for v, b in zip(variables, before):
-        np.testing.assert_allclose(v.numpy(), b, rtol=1e-6)
