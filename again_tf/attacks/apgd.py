@@ -14,17 +14,12 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from again_tf.attacks.common import (
-    as_labels,
-    attack_still_robust,
-    check_target_classes,
-    kth_largest_class,
-    per_example,
-    predict,
-    traced,
-)
 from again_tf.attacks.losses import dlr_targeted, resolve_loss
+from again_tf.attacks.per_example import as_labels, per_example, predict
+from again_tf.attacks.robust_rounds import attack_still_robust
+from again_tf.attacks.targets import check_target_classes, kth_largest_class
 from again_tf.attacks.threat import LinfBall, make_threat
+from again_tf.attacks.tracing import traced
 from again_tf.models.outputs import main_logits
 
 INITIAL_STEP = 2.0  # the step size starts at 2 eps

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from again_tf import randomness
-from again_tf.attacks.common import as_labels
+from again_tf.attacks.per_example import as_labels
 from again_tf.models.outputs import main_logits
 
 

@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from again_tf.attacks.apgd import apgd, apgd_targeted
-from again_tf.attacks.common import as_labels, predict
 from again_tf.attacks.fab import fab_targeted
+from again_tf.attacks.per_example import as_labels, predict
 from again_tf.attacks.square import square
 from again_tf.attacks.threat import NORMS
 from again_tf.models.outputs import main_logits

@@ -14,17 +14,10 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from again_tf.attacks.common import (
-    as_labels,
-    attack_still_robust,
-    check_target_classes,
-    flat,
-    kth_largest_class,
-    linf_norm,
-    per_example,
-    predict,
-    traced,
-)
+from again_tf.attacks.per_example import as_labels, flat, linf_norm, per_example, predict
+from again_tf.attacks.robust_rounds import attack_still_robust
+from again_tf.attacks.targets import check_target_classes, kth_largest_class
+from again_tf.attacks.tracing import traced
 from again_tf.models.outputs import main_logits
 
 _NOT_FOUND = 1e10  # the reference's distance of "no adversarial point yet"

@@ -6,18 +6,19 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from again_tf.attacks.per_example import as_labels
 from again_tf.models.outputs import dual, main_logits, per_head
 
 
 def cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(tf.reshape(labels, [-1]), tf.int32), logits=logits
+        labels=as_labels(labels), logits=logits
     )
 
 
 def cw_margin(logits: tf.Tensor, labels: tf.Tensor, kappa: float = float("inf")) -> tf.Tensor:
     """``min(max_{j != y} z_j - z_y, kappa)``: Carlini-Wagner's margin; kappa caps the push."""
-    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+    labels = as_labels(labels)
     one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
     true = tf.reduce_sum(one_hot * logits, axis=-1)
     other = tf.reduce_max(logits - one_hot * 1e9, axis=-1)
@@ -40,7 +41,7 @@ def kl_from_logits(logits: tf.Tensor, reference_logits: tf.Tensor) -> tf.Tensor:
 
 
 def _true_logit(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+    labels = as_labels(labels)
     return tf.gather(logits, labels, axis=-1, batch_dims=1)
 
 

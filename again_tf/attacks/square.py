@@ -11,8 +11,10 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from again_tf.attacks.common import as_labels, attack_still_robust, predict, traced
 from again_tf.attacks.losses import cw_margin
+from again_tf.attacks.per_example import as_labels, predict
+from again_tf.attacks.robust_rounds import attack_still_robust
+from again_tf.attacks.tracing import traced
 from again_tf.models.outputs import main_logits
 
 # (iteration bound, divisor of p_init) of the reference's p_selection.

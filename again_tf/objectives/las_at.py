@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from again_tf.attacks.per_example import as_labels
+
 
 def smoothed_cross_entropy(logits, labels, confidence: float = 0.7):
     """Per-example CE against ``confidence`` on the true class and the rest spread evenly."""
     num_classes = tf.shape(logits)[-1]
-    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+    labels = as_labels(labels)
     spread = (1.0 - confidence) / tf.cast(num_classes - 1, logits.dtype)
     target = tf.one_hot(labels, num_classes, on_value=confidence, off_value=spread, dtype=logits.dtype)
     return -tf.reduce_sum(target * tf.nn.log_softmax(logits, axis=-1), axis=-1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from again_tf.attacks.losses import cross_entropy
+from again_tf.attacks.per_example import as_labels
 
 
 def mart_terms(logits_clean, logits_adv, labels, lam: float = 6.0) -> dict[str, tf.Tensor]:
@@ -13,7 +14,7 @@ def mart_terms(logits_clean, logits_adv, labels, lam: float = 6.0) -> dict[str, 
     ``bce = CE(F(x_adv), y) - log(1.0001 - p_adv[y*])``, with ``y*`` the most likely wrong class;
     ``kl = KL(F(x) || F(x_adv)) * (1.0000001 - p_clean[y])``; ``loss = bce + lam * kl``.
     """
-    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+    labels = as_labels(labels)
     num_classes = tf.shape(logits_adv)[-1]
     adv_probs = tf.nn.softmax(logits_adv, axis=-1)
     true_mask = tf.one_hot(labels, num_classes, dtype=adv_probs.dtype)
