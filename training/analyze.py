@@ -98,12 +98,12 @@ def check_args(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     import_tensorflow()
-    from again_tf.run import analyze
+    from again_tf.run import attribution, curves, masks
 
     if args.command == "gap":
-        print(analyze.plot_gap(args.runs, args.out) + f"\nWritten to {args.out}")
+        print(curves.plot_gap(args.runs, args.out) + f"\nWritten to {args.out}")
     elif args.command == "masks":
-        for line in analyze.masks_lines(args.runs, args.n, args.checkpoint):
+        for line in masks.masks_lines(args.runs, args.n, args.checkpoint):
             print(line, flush=True)
     elif args.command == "transfer":
         from again_tf.run.transfer import TransferRequest, measure, summary_lines
@@ -115,10 +115,10 @@ def run(args: argparse.Namespace) -> None:
                 print(line, flush=True)
     elif args.command == "curves":
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-        print(analyze.plot_curves(args.runs, metrics, args.out) + f"\nWritten to {args.out}")
+        print(curves.plot_curves(args.runs, metrics, args.out) + f"\nWritten to {args.out}")
     else:
-        print(analyze.plot_attribution(args.runs, args.images, args.n, args.method, args.out, args.checkpoint,
-                                       args.layer) + f"\nWritten to {args.out}")
+        print(attribution.plot_attribution(args.runs, args.images, args.n, args.method, args.out,
+                                           args.checkpoint, args.layer) + f"\nWritten to {args.out}")
 
 
 def main(argv=None) -> int:

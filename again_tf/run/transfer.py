@@ -25,7 +25,7 @@ from again_tf.evaluation import model_fingerprint, read_record
 from again_tf.evaluation.checks import transfer_check
 from again_tf.evaluation.report import write_per_example
 from again_tf.evaluation.transfer import TEMPERATURES, WORST, past_mask_attacks, transfer_columns
-from again_tf.run.analyze import load_run
+from again_tf.run.loaded_run import load_run
 
 META = ("index", "label")
 

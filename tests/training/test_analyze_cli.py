@@ -7,7 +7,7 @@ import shutil
 import pytest
 import tensorflow as tf
 
-from again_tf.run.analyze import read_gap
+from again_tf.run.curves import read_gap
 from tests.training.helpers import TINY
 from training.analyze import main as analyze
 from training.evaluate import main as evaluate
