@@ -8,7 +8,7 @@ import tensorflow as tf
 from again_tf.attacks.per_example import as_labels
 
 
-def smoothed_cross_entropy(logits, labels, confidence: float = 0.7):
+def smoothed_cross_entropy(logits: tf.Tensor, labels: tf.Tensor, confidence: float = 0.7) -> tf.Tensor:
     """Per-example CE against ``confidence`` on the true class and the rest spread evenly."""
     num_classes = tf.shape(logits)[-1]
     labels = as_labels(labels)

@@ -17,7 +17,8 @@ import tensorflow as tf
 from again_tf.attacks.losses import cross_entropy, kl_from_logits
 
 
-def lbgat_terms(logits_adv, logits_clean, guide_logits, labels, beta: float = 0.0):
+def lbgat_terms(logits_adv: tf.Tensor, logits_clean: tf.Tensor | None, guide_logits: tf.Tensor,
+                labels: tf.Tensor, beta: float = 0.0) -> dict[str, tf.Tensor]:
     """Per-example ``mse``, ``ce_guide``, ``kl`` (0 when ``logits_clean`` is None) and ``loss``."""
     mse = tf.reduce_mean(tf.square(logits_adv - guide_logits), axis=-1)
     ce_guide = cross_entropy(guide_logits, labels)

@@ -8,7 +8,8 @@ from again_tf.attacks.losses import cross_entropy
 from again_tf.attacks.per_example import as_labels
 
 
-def mart_terms(logits_clean, logits_adv, labels, lam: float = 6.0) -> dict[str, tf.Tensor]:
+def mart_terms(logits_clean: tf.Tensor, logits_adv: tf.Tensor, labels: tf.Tensor,
+               lam: float = 6.0) -> dict[str, tf.Tensor]:
     """Per-example terms of the reference implementation (its 1e-12 / 1.0001 constants kept).
 
     ``bce = CE(F(x_adv), y) - log(1.0001 - p_adv[y*])``, with ``y*`` the most likely wrong class;
