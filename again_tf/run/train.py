@@ -56,4 +56,6 @@ def train_in(run_dir: Path, state_from: Path, config: RunConfig, strategy: tf.di
     print(f"Test ({data.test_size} images): clean {100 * result['clean_accuracy']:.2f}% | "
           f"PGD-{pgd} {100 * result[f'pgd{pgd}_accuracy']:.2f}% "
           f"(eps {result['eps']:.4g}, step {result['step_size']:.4g})", flush=True)
+    for warning in result.get("warnings", []):
+        print(warning, flush=True)
     return result
