@@ -35,7 +35,7 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
     sources, first = columns(grid), grid.evaluate[0]["name"]
     specs = list(sources)
     labels = [s.label if sources[s] == first else f"{s.label} ({sources[s]})" for s in specs]
-    worst = f"worst_{first}" in worst_columns(grid)
+    worst = first in worst_columns(grid).values()
     labels += ["Worst case"] if worst else []
     lines = []
     for group in dict.fromkeys(c.group for c in grid.cells):
@@ -67,7 +67,7 @@ def _evaluation_table(grid: Grid, spec: dict, summaries: list[dict]) -> list[str
     300 images), for the rows that ran it: the main table takes each column from one evaluation."""
     specs = parse_attacks(spec["attacks"])
     names, labels = [s.name for s in specs], [s.label for s in specs]
-    if f"worst_{spec['name']}" in worst_columns(grid):
+    if spec["name"] in worst_columns(grid).values():
         names, labels = names + ["worst"], labels + ["Worst case"]
     lines = [f"**{spec['name']}** ({spec['attacks']} on the first {spec.get('n', 'all')} test images; "
              "accuracy %, mean (min-max) over seeds)", "",
