@@ -33,6 +33,7 @@ from again_tf.run.folder import state_dir
 
 METRICS = "metrics.csv"
 TENSORBOARD = "tensorboard"
+BEST_ROBUST_MONITOR = "val_robust_accuracy"  # the metrics.csv column best_robust.keras is chosen by
 
 
 def gap_callback(config: RunConfig, data: DataBundle, run_dir: Path) -> list[keras.callbacks.Callback]:
@@ -63,10 +64,10 @@ def monitor_callbacks(config: RunConfig, data: DataBundle, run_dir: Path) -> lis
 def best_robust_checkpoint(run_dir: Path) -> keras.callbacks.ModelCheckpoint:
     """best_robust.keras, which a resumed run replaces only when it beats the epochs logged so far."""
     best = keras.callbacks.ModelCheckpoint(
-        str(run_dir / "checkpoints" / "best_robust.keras"), monitor="val_robust_accuracy", mode="max",
+        str(run_dir / "checkpoints" / "best_robust.keras"), monitor=BEST_ROBUST_MONITOR, mode="max",
         save_best_only=True,
     )
-    best.best = max(column_values(run_dir / METRICS, "val_robust_accuracy"), default=best.best)
+    best.best = max(column_values(run_dir / METRICS, BEST_ROBUST_MONITOR), default=best.best)
     return best
 
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from again_tf.callbacks.metrics_csv import read_rows
+from again_tf.run.callbacks import BEST_ROBUST_MONITOR
 
 DROP_POINTS = 5.0
-COLUMN = "val_robust_accuracy"
 
 
 def robustness_drop_warning(metrics_csv: Path, drop_points: float = DROP_POINTS) -> str | None:
     """A WARN line when the last epoch's validation robust accuracy is more than ``drop_points``
-    below the best epoch's, else None (also for a run that logged no validation)."""
-    values = [(int(row["epoch"]) + 1, float(row[COLUMN])) for row in read_rows(metrics_csv)[1]
-              if row.get(COLUMN)]
+    below the best epoch's, else None (also for a run that logged no validation). The column is
+    the one best_robust.keras is chosen by, so the epoch the warning names is the one it holds."""
+    values = [(int(row["epoch"]) + 1, float(row[BEST_ROBUST_MONITOR])) for row in read_rows(metrics_csv)[1]
+              if row.get(BEST_ROBUST_MONITOR)]
     if not values:
         return None
     best_epoch, best = max(values, key=lambda pair: pair[1])
