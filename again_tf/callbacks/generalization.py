@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from again_tf.evaluation import AttackSpec, EvalSettings, correct, gradient_columns, keras_target
+from again_tf.evaluation import AttackSpec, EvalSettings, gradient_columns, keras_target
 
 PGD = AttackSpec("pgd10", "pgd", 10)
 
@@ -50,7 +50,7 @@ class GeneralizationGap(keras.callbacks.Callback):
         clean, robust = [], []
         for start in range(0, len(x), size):
             xb, yb = tf.constant(x[start:start + size]), tf.constant(y[start:start + size])
-            clean.append(correct(target, xb, yb))
+            clean.append(target.correct(xb, yb))
             robust.append(gradient_columns(target, PGD, self.settings, xb, yb, use_aux)[PGD.name])
         return float(np.concatenate(clean).mean()), float(np.concatenate(robust).mean())
 

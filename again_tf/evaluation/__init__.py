@@ -12,7 +12,7 @@ from again_tf.evaluation.attack_specs import (
 from again_tf.evaluation.checks import Check, run_checks
 from again_tf.evaluation.record import EvalRecord, model_fingerprint, read_record
 from again_tf.evaluation.report import accuracies, markdown_table, with_worst_case, write_outputs
-from again_tf.evaluation.runner import correct, gradient_columns, run_attacks
+from again_tf.evaluation.runner import gradient_columns, run_attacks
 from again_tf.evaluation.target import (
     EvalTarget,
     EvaluationError,
@@ -22,7 +22,7 @@ from again_tf.evaluation.target import (
 
 __all__ = [
     "DEFAULT_ATTACKS", "PAST_MASKS", "AttackSpec", "Check", "EvalRecord", "EvalSettings", "EvalTarget",
-    "EvaluationError", "accuracies", "correct", "gradient_columns", "keras_target",
+    "EvaluationError", "accuracies", "gradient_columns", "keras_target",
     "markdown_table", "model_fingerprint", "parse_attack", "parse_attacks", "read_record", "run_attacks",
     "run_checks", "saved_model_target", "with_worst_case", "write_outputs",
 ]

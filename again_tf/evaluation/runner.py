@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import tensorflow as tf
 
-from again_tf.attacks.cascade import cascade, correct_predictions
+from again_tf.attacks.cascade import cascade
 from again_tf.attacks.losses import cross_entropy, cw_margin, on_main_head
 from again_tf.attacks.pgd import pgd, pgd_through_heads
 from again_tf.config.schema import default_step_size
@@ -22,11 +22,6 @@ from again_tf.evaluation.transfer import past_mask_columns
 
 LARGE_EPS = 0.5  # the sanity attack that must drive accuracy to about 0
 SANITY = ("check:eps0", "check:eps_large")  # PGD-10 at eps 0 and at LARGE_EPS, every example
-
-
-def correct(target: EvalTarget, x, y) -> np.ndarray:
-    """1 where the deployed model classifies ``x`` as ``y``."""
-    return correct_predictions(target.logits(x), y).numpy().astype(np.int8)
 
 
 def _pgd_loss(spec: AttackSpec, settings: EvalSettings) -> Callable:
@@ -69,7 +64,7 @@ def sanity_columns(target, settings, x, y, use_aux: bool) -> dict[str, np.ndarra
                   norm=settings.norm, loss=on_main_head(cross_entropy), init="uniform")
     large = replace(settings, eps=LARGE_EPS, step_size=default_step_size(LARGE_EPS))
     worst = gradient_columns(target, AttackSpec("pgd10", "pgd", 10), large, x, y, use_aux)["pgd10"]
-    return {SANITY[0]: correct(target, at_zero, y), SANITY[1]: worst}
+    return {SANITY[0]: target.correct(at_zero, y), SANITY[1]: worst}
 
 
 @dataclass
@@ -91,7 +86,7 @@ def batch_columns(target, specs, settings, x, y, use_aux, progress=None, batch=0
     for spec in specs:
         start = time.perf_counter()
         if spec.kind == "clean":
-            new = {spec.name: correct(target, x, y)}
+            new = {spec.name: target.correct(x, y)}
         elif spec.kind == "aa":
             new = autoattack_columns(target, spec, settings, x, y, use_aux, batch,
                                      log=progress.write if progress else None)

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
+from again_tf.attacks.cascade import correct_predictions
 from again_tf.config.schema import AgainConfig
 from again_tf.errors import AgainError
 from again_tf.models.outputs import ModelOutputs, main_logits
@@ -33,6 +35,10 @@ class EvalTarget:
 
     def logits(self, images) -> tf.Tensor:
         return main_logits(self.outputs_fn(images))
+
+    def correct(self, x, y) -> np.ndarray:
+        """1 where the deployed model classifies ``x`` as ``y`` (int8, a per-example column)."""
+        return correct_predictions(self.logits(x), y).numpy().astype(np.int8)
 
     def aux_sites(self) -> int:
         """How many auxiliary (ASE) heads the model has."""

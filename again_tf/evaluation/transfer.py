@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from again_tf.attacks.cascade import Attack, correct_predictions
 from again_tf.attacks.losses import cross_entropy, through_aux_heads
-from again_tf.attacks.pgd import pgd
+from again_tf.attacks.pgd import PGDSettings, pgd
 from again_tf.evaluation.attack_specs import AttackSpec, EvalSettings
 from again_tf.evaluation.target import EvalTarget
 from again_tf.models.outputs import aux_logits
@@ -35,21 +35,18 @@ WORST = "worst"
 TEMPERATURES = (1.0, 0.1)  # of the soft-mask surrogates: T = 1 smooth, T = 0.1 near the argmax
 
 
-def head_attack(outputs_fn: Callable, site: int, *, eps: float, step_size: float, steps: int,
-                norm: str = "linf") -> Attack:
+def head_attack(outputs_fn: Callable, site: int, attack: PGDSettings) -> Attack:
     """PGD on the cross-entropy of ASE head ``site`` (0-based) alone; an example stops at the
     first iterate the deployed main head misclassifies."""
     loss = lambda outputs, labels: cross_entropy(aux_logits(outputs)[site], labels)
-    return lambda x, y: pgd(outputs_fn, x, y, eps=eps, step_size=step_size, steps=steps, norm=norm,
-                            loss=loss, keep_found=True)
+    return lambda x, y: pgd(outputs_fn, x, y, loss=loss, keep_found=True, **attack.kwargs())
 
 
-def surrogate_attack(surrogate_fn: Callable, beta_aux: float, *, eps: float, step_size: float,
-                     steps: int, norm: str = "linf") -> Attack:
+def surrogate_attack(surrogate_fn: Callable, beta_aux: float, attack: PGDSettings) -> Attack:
     """PGD through the heads of a differentiable stand-in of the deployed model; the last iterate
     (the surrogate's highest loss) is what transfers, not the first that fools the surrogate."""
-    return lambda x, y: pgd(surrogate_fn, x, y, eps=eps, step_size=step_size, steps=steps, norm=norm,
-                            loss=through_aux_heads(cross_entropy, beta_aux), keep_found=False)
+    return lambda x, y: pgd(surrogate_fn, x, y, loss=through_aux_heads(cross_entropy, beta_aux),
+                            keep_found=False, **attack.kwargs())
 
 
 def transfer_columns(logits_fn: Callable, attacks: Mapping[str, Attack], x, y) -> dict[str, np.ndarray]:
@@ -62,13 +59,12 @@ def transfer_columns(logits_fn: Callable, attacks: Mapping[str, Attack], x, y) -
     return columns
 
 
-def past_mask_attacks(outputs_fn: Callable, sites: int, surrogates, beta_aux: float, *, eps: float,
-                      step_size: float, steps: int, norm: str = "linf") -> dict[str, Attack]:
+def past_mask_attacks(outputs_fn: Callable, sites: int, surrogates, beta_aux: float,
+                      attack: PGDSettings) -> dict[str, Attack]:
     """``head<i>`` for each of the ``sites`` ASE heads, then one transfer per ``(name, fn)`` of
-    ``surrogates``."""
-    common = {"eps": eps, "step_size": step_size, "steps": steps, "norm": norm}
-    attacks = {f"head{i + 1}": head_attack(outputs_fn, i, **common) for i in range(sites)}
-    attacks.update({name: surrogate_attack(fn, beta_aux, **common) for name, fn in surrogates})
+    ``surrogates``; every one the same PGD (``attack``)."""
+    attacks = {f"head{i + 1}": head_attack(outputs_fn, i, attack) for i in range(sites)}
+    attacks.update({name: surrogate_attack(fn, beta_aux, attack) for name, fn in surrogates})
     return attacks
 
 
@@ -78,11 +74,9 @@ def past_mask_columns(target: EvalTarget, spec: AttackSpec, settings: EvalSettin
     A model without ASE heads has no mask to get past: its column is the clean one."""
     sites = target.aux_sites()
     if sites == 0:
-        clean = correct_predictions(target.logits(x), y).numpy().astype(np.int8)
-        return {spec.name: clean}
-    attacks = past_mask_attacks(target.outputs_fn, sites, target.surrogates, target.beta_aux,
-                                eps=settings.eps, step_size=settings.step, steps=spec.steps,
-                                norm=settings.norm)
+        return {spec.name: target.correct(x, y)}
+    attack = PGDSettings(settings.eps, settings.step, spec.steps, settings.norm)
+    attacks = past_mask_attacks(target.outputs_fn, sites, target.surrogates, target.beta_aux, attack)
     found = transfer_columns(target.logits, attacks, x, y)
     worst = found.pop(WORST)
     return {spec.name: worst, **{f"{spec.name}:{k}": v for k, v in found.items()}}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from again_tf.attacks.pgd import PGDSettings
 from again_tf.config.schema import default_step_size
 from again_tf.data import dataset_info
 from again_tf.engine import soft_surrogates
@@ -23,11 +24,9 @@ from again_tf.engine.checkpoints import resolve_source
 from again_tf.errors import ConfigError
 from again_tf.evaluation import model_fingerprint, read_record
 from again_tf.evaluation.checks import transfer_check
-from again_tf.evaluation.report import write_per_example
+from again_tf.evaluation.report import META, write_per_example
 from again_tf.evaluation.transfer import TEMPERATURES, WORST, past_mask_attacks, transfer_columns
 from again_tf.run.loaded_run import load_run
-
-META = ("index", "label")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +54,9 @@ def build_attacks(model, config, info, request: TransferRequest) -> dict:
         raise ConfigError(f"{request.run}: the model has no ASE site, so there is no argmax mask to get "
                           f"past; pass runs of an ASE method (again_*, cas).")
     eps = config.attack.eps
+    attack = PGDSettings(eps, default_step_size(eps), request.steps, config.attack.norm)
     surrogates = soft_surrogates(model, config, info, request.temperatures)
-    return past_mask_attacks(model.inference_fn(), sites, surrogates, model.beta_aux, eps=eps,
-                             step_size=default_step_size(eps), steps=request.steps, norm=config.attack.norm)
+    return past_mask_attacks(model.inference_fn(), sites, surrogates, model.beta_aux, attack)
 
 
 def measure(request: TransferRequest, write=print) -> dict:

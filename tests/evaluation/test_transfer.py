@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from again_tf.attacks.losses import cross_entropy
+from again_tf.attacks.pgd import PGDSettings
 from again_tf.data import dataset_info
 from again_tf.engine import soft_surrogates
 from again_tf.evaluation import EvalSettings, keras_target, parse_attack
@@ -20,6 +21,7 @@ from again_tf.evaluation.transfer import (
 from tests.engine.helpers import tiny_config
 
 EPS = 0.1
+ATTACK = PGDSettings(EPS, EPS / 4, 10)
 
 
 def test_worst_is_the_minimum_of_the_columns_and_each_column_scores_the_deployed_model():
@@ -44,7 +46,7 @@ def trained(trained_again):
 def test_head_attacks_stay_in_the_ball_climb_their_head_and_lower_accuracy(trained):
     model, x, y = trained
     deployed = lambda v: model.forward(v, training=False).logits
-    attacks = {f"head{i}": head_attack(model.inference_fn(), i, eps=EPS, step_size=EPS / 4, steps=10)
+    attacks = {f"head{i}": head_attack(model.inference_fn(), i, ATTACK)
                for i in range(2)}
     for site, attack in enumerate(attacks.values()):
         tf.random.set_seed(0)
@@ -76,7 +78,7 @@ def test_surrogate_attack_is_a_projected_transfer(trained):
     model, x, y = trained
     (_, surrogate_fn), = soft_surrogates(model, tiny_config(), dataset_info("fashion_mnist"), (0.1,))
     tf.random.set_seed(0)
-    x_adv = surrogate_attack(surrogate_fn, 2.0, eps=EPS, step_size=EPS / 4, steps=10)(x, y)
+    x_adv = surrogate_attack(surrogate_fn, 2.0, ATTACK)(x, y)
     assert float(tf.reduce_max(tf.abs(x_adv - x))) <= EPS + 1e-6
     assert float(tf.reduce_min(x_adv)) >= 0.0 and float(tf.reduce_max(x_adv)) <= 1.0
     deployed = lambda v: model.forward(v, training=False).logits
