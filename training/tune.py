@@ -49,21 +49,21 @@ def tune(args: argparse.Namespace) -> Path:
     config = resolve_config(args)
     check_config_paths(config)
     import_tensorflow()
-    from again_tf.run.tune import search, with_holdout
+    from again_tf.run.tune import OBJECTIVE, search, with_holdout
 
     config = with_holdout(config)
     project = args.project or f"{config.preset}-{config.method}-{args.tuner}"
     best, score = search(config, spend, args.directory, project)
     holdout = untuned_holdout(args)
     best = dataclasses.replace(best, data=dataclasses.replace(best.data, holdout_examples=holdout))
-    return write_best(best, score, args.directory / project / "best_config.json")
+    return write_best(best, f"{OBJECTIVE.name} {score:.4f}", args.directory / project / "best_config.json")
 
 
-def write_best(best: RunConfig, score: float, out: Path) -> Path:
+def write_best(best: RunConfig, score: str, out: Path) -> Path:
     out.write_text(best.to_json() + "\n")
     holdout = best.data.holdout_examples
     whole = ": the final training uses the whole training set" if not holdout else ""
-    print(f"Best trial: val_robust_accuracy {score:.4f}\n"
+    print(f"Best trial: {score}\n"
           f"Best config: {out} (data.holdout_examples set back to {holdout}{whole}; train it with: "
           f"python -m training.train --config {out})")
     return out

@@ -22,10 +22,11 @@ from again_tf.data import DataBundle, load_data
 from again_tf.engine import build_model, compile_model
 from again_tf.engine.distribution import cluster_size
 from again_tf.errors import ConfigError
+from again_tf.run.callbacks import BEST_ROBUST_MONITOR
 from again_tf.run.folder import check_free_disk
 from again_tf.run.session import model_scope, start_session, steps_per_epoch
 
-OBJECTIVE = kt.Objective("val_robust_accuracy", direction="max")
+OBJECTIVE = kt.Objective(BEST_ROBUST_MONITOR, direction="max")  # trials ranked as checkpoints are
 DEFAULT_HOLDOUT = 5000
 
 
