@@ -30,7 +30,7 @@ def test_a_registered_outside_method_trains_with_the_library_entry_point(tmp_pat
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     register_method("clean_ce", CleanTraining)
     config = apply_overrides(with_method(get_preset("quickstart"), "again_clean_ce"), {
-        "model.widths": "8,8,16", "optim.steps_per_epoch": "40", "optim.epochs": "2", "data.batch_size": "64",
+        "model.widths": "8,8,16", "optim.steps_per_epoch": "80", "optim.epochs": "2", "data.batch_size": "64",
         "data.val_examples": "64", "data.test_examples": "128", "output_dir": str(tmp_path), "verbose": "0",
         "model.block_site_path": "series"})  # the tiny net learns faster with it; the plugin is the point
     run_dir, result = train(config.validate())
@@ -38,5 +38,4 @@ def test_a_registered_outside_method_trains_with_the_library_entry_point(tmp_pat
     clean, robust = (np.array([float(r[k]) for r in rows]) for k in ("clean_accuracy", "robust_accuracy"))
     np.testing.assert_allclose(robust, clean)  # its x_adv is x: the train step used the method
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"]) and "loss_aux" in rows[0]  # AGAIN's heads too
-    # 3x chance on 128 images: it learned (80 tiny steps land at 0.40-0.45, too near a 0.4 bar)
-    assert result["clean_accuracy"] > 0.3 and (run_dir / "checkpoints" / "last.keras").is_file()
+    assert result["clean_accuracy"] > 0.4 and (run_dir / "checkpoints" / "last.keras").is_file()
