@@ -59,11 +59,11 @@ def tune(args: argparse.Namespace) -> Path:
     return write_best(best, f"{OBJECTIVE.name} {score:.4f}", args.directory / project / "best_config.json")
 
 
-def write_best(best: RunConfig, score: str, out: Path) -> Path:
+def write_best(best: RunConfig, best_trial: str, out: Path) -> Path:
     out.write_text(best.to_json() + "\n")
     holdout = best.data.holdout_examples
     whole = ": the final training uses the whole training set" if not holdout else ""
-    print(f"Best trial: {score}\n"
+    print(f"Best trial: {best_trial}\n"
           f"Best config: {out} (data.holdout_examples set back to {holdout}{whole}; train it with: "
           f"python -m training.train --config {out})")
     return out
