@@ -10,7 +10,9 @@ A cell is a row and a seed. ``"masks": N`` asks for ``training.analyze masks`` o
 test images of every ASE cell. ``evaluate`` may be a list of evaluations, each with a ``name``
 (its folder under ``<cell>/eval/``) and optionally only for some ``groups`` and ``seeds``: e.g.
 the PGD columns on 2000 images for every cell and AutoAttack, which costs ~40x more, on 500
-images of the main rows' first seed. A column comes from the first evaluation that has it. For
+images of the main rows' first seed. A column comes from the first evaluation that has it.
+``"checkpoint": "best_robust"`` evaluates the checkpoint chosen on the held-out validation instead
+of the last weights; such an evaluation has its own table and never feeds the main columns. For
 grids with ASE rows, list ``transfer`` among an evaluation's attacks: the attacks past the argmax
 masks (see ``training.evaluate``), without which an ASE model's worst case can be points too high.
 """
@@ -28,7 +30,8 @@ from again_tf.evaluation import parse_attacks
 
 GRID_KEYS = ("name", "preset", "overrides", "seeds", "evaluate", "rows", "output_dir", "masks")
 ROW_KEYS = ("row", "method", "group", "seeds", "overrides")
-EVALUATE_KEYS = ("name", "attacks", "n", "batch_size", "eps", "groups", "seeds")
+EVALUATE_KEYS = ("name", "attacks", "n", "batch_size", "eps", "groups", "seeds", "checkpoint")
+CHECKPOINTS = ("last", "best_robust")
 DEFAULT_ATTACKS = "clean,pgd10,pgd20,pgd50,pgd100,cw,aa"
 
 
@@ -106,8 +109,12 @@ def _evaluations(raw, path: Path) -> tuple[dict, ...]:
     out = []
     for i, spec in enumerate(specs):
         _keys(spec, EVALUATE_KEYS, f"{path} evaluate[{i}]")
-        spec = {"name": "main" if i == 0 else f"eval{i + 1}", "attacks": DEFAULT_ATTACKS, **spec}
+        spec = {"name": "main" if i == 0 else f"eval{i + 1}", "attacks": DEFAULT_ATTACKS,
+                "checkpoint": "last", **spec}
         parse_attacks(spec["attacks"])
+        if spec["checkpoint"] not in CHECKPOINTS:
+            raise ConfigError(f"{path} evaluate[{i}]: checkpoint {spec['checkpoint']!r}; allowed: "
+                              f"{', '.join(CHECKPOINTS)}.")
         out.append(spec)
     names = [s["name"] for s in out]
     if len(set(names)) != len(names):
@@ -121,9 +128,9 @@ def applies(spec: dict, cell: Cell) -> bool:
 
 def columns(grid: Grid) -> dict:
     """The table's attack columns, first appearance first: attack spec -> the name of the first
-    evaluation that has it (whose images the column is measured on)."""
+    evaluation of the last weights that has it (whose images the column is measured on)."""
     found = {}
-    for e in grid.evaluate:
+    for e in (e for e in grid.evaluate if e["checkpoint"] == "last"):
         for attack in parse_attacks(e["attacks"]):
             found.setdefault(attack.name, (attack, e["name"]))
     return dict(found.values())

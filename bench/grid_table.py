@@ -56,6 +56,7 @@ def markdown(grid: Grid, summaries: list[dict]) -> str:
     for spec in grid.evaluate[1:]:
         lines += _evaluation_table(grid, spec, summaries)
     lines += [f"* {e['name']}: {e['attacks']} on the first {e.get('n', 'all')} test images"
+              + (", checkpoint best_robust" if e["checkpoint"] == "best_robust" else "")
               + (f", groups {', '.join(e['groups'])}" if "groups" in e else "")
               + (f", seeds {', '.join(map(str, e['seeds']))}" if "seeds" in e else "")
               for e in grid.evaluate] + [""]

@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from again_tf.callbacks.metrics_csv import read_rows
 from again_tf.errors import ConfigError
+from again_tf.run.callbacks import BEST_ROBUST_MONITOR
 from bench import grid as grid_file
 from bench.code_version import REPO, check_one_version, code_version
 from bench.grid import Cell, Grid, applies, load_grid
@@ -64,7 +67,7 @@ def train_command(grid: Grid, cell: Cell, root: Path, python: str) -> list[str]:
 
 def evaluate_command(e: dict, run_dir: Path, python: str) -> list[str]:
     command = [python, "-m", "training.evaluate", str(run_dir), "--attacks", e["attacks"], "--resume",
-               "--output", str(run_dir / "eval" / e["name"])]
+               "--checkpoint", e["checkpoint"], "--output", str(run_dir / "eval" / e["name"])]
     for key in ("n", "batch_size", "eps"):
         if key in e:
             command += [f"--{key.replace('_', '-')}", str(e[key])]
@@ -83,6 +86,35 @@ def analyze_masks(run_dir: Path, n: int, python: str) -> None:
     if done.returncode:
         raise RuntimeError(f"training.analyze masks failed (exit {done.returncode}); "
                            f"see {run_dir / 'analyze.log'}.")
+
+
+def best_is_last(run_dir: Path) -> bool:
+    """True when best_robust.keras holds the last epoch's weights: the first epoch of highest
+    validation robust accuracy (the one the checkpoint keeps) is the last one."""
+    rows = read_rows(run_dir / "metrics.csv")[1]
+    values = [float(row[BEST_ROBUST_MONITOR]) for row in rows if row.get(BEST_ROBUST_MONITOR)]
+    return bool(values) and values.index(max(values)) == len(values) - 1
+
+
+def same_weights_twin(grid: Grid, spec: dict, cell: Cell, run_dir: Path) -> dict | None:
+    """The evaluation of the last weights with the same attacks and images, when ``spec`` asks for
+    best_robust and that checkpoint is the last epoch: its results are reused, not recomputed."""
+    if spec["checkpoint"] != "best_robust" or not best_is_last(run_dir):
+        return None
+    same = ("attacks", "n", "eps")
+    return next((e for e in grid.evaluate if e["checkpoint"] == "last" and applies(e, cell)
+                 and all(e.get(k) == spec.get(k) for k in same)), None)
+
+
+def evaluate_cell(grid: Grid, spec: dict, cell: Cell, run_dir: Path, python: str) -> float:
+    """Runs one evaluation of the cell (or copies its same-weights twin's); returns its seconds."""
+    twin = same_weights_twin(grid, spec, cell, run_dir)
+    if twin is None:
+        return _run(evaluate_command(spec, run_dir, python), run_dir / "evaluate.log")
+    if not (run_dir / "eval" / twin["name"] / "results.json").is_file():
+        _run(evaluate_command(twin, run_dir, python), run_dir / "evaluate.log")
+    shutil.copytree(run_dir / "eval" / twin["name"], run_dir / "eval" / spec["name"], dirs_exist_ok=True)
+    return 0.0
 
 
 def _run(command: list[str], log: Path) -> float:
@@ -108,9 +140,10 @@ def run_cell(grid: Grid, cell: Cell, root: Path, python: str, version: str = "")
     train_seconds = float(timing.read_text()) if timing.is_file() else float("nan")
     accuracy, evaluations, examples, warnings, eval_seconds = {}, {}, {}, [], 0.0
     for spec in (e for e in grid.evaluate if applies(e, cell)):
-        eval_seconds += _run(evaluate_command(spec, run_dir, python), run_dir / "evaluate.log")
+        eval_seconds += evaluate_cell(grid, spec, cell, run_dir, python)
         results = json.loads((run_dir / "eval" / spec["name"] / "results.json").read_text())
-        accuracy = {**results["accuracy"], **accuracy}  # a column from the first evaluation with it
+        if spec["checkpoint"] == "last":  # a column from the first evaluation of the last weights
+            accuracy = {**results["accuracy"], **accuracy}
         evaluations[spec["name"]] = results["accuracy"]
         examples[spec["name"]] = results["examples"]
         warnings += [f"{spec['name']}:{c['name']}" for c in results["checks"] if not c["passed"]]
@@ -120,6 +153,7 @@ def run_cell(grid: Grid, cell: Cell, root: Path, python: str, version: str = "")
                "overrides": {**grid.overrides, **cell.overrides}, "accuracy": accuracy,
                "evaluations": evaluations, "examples": examples, "train_seconds": round(train_seconds, 1),
                "eval_seconds": round(eval_seconds, 1), "warnings": warnings,
+               "best_is_last": best_is_last(run_dir),
                "train_resumed": resumed,  # then train_seconds is the last attempt's only
                "code_version": version}
     (run_dir / "cell.json").write_text(json.dumps(summary, indent=1) + "\n")

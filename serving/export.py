@@ -30,8 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--base-dir", default=DEFAULT_BASE_DIR, help="export base (default: %(default)s)")
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="default: %(default)s")
     parser.add_argument("--version", type=int, help="integer version (default: the next one)")
-    parser.add_argument("--checkpoint", default="best_robust", choices=CHECKPOINTS,
-                        help="which checkpoint of a run folder (default: %(default)s)")
+    parser.add_argument("--checkpoint", default=None, choices=CHECKPOINTS,
+                        help="which checkpoint of a run folder (default: best_robust, chosen on held-out "
+                        "training data; last for a run that validated on test images)")
     parser.add_argument("--dataset", help="the data set (default: the run's config.json)")
     parser.add_argument("--serving-base", default=SERVING_BASE,
                         help="the export base as the server sees it, written in models.config "
@@ -49,16 +50,18 @@ def main(argv=None) -> int:
     try:
         check_exists(args.source, "source", "a training run folder (runs/<name>) or a .keras checkpoint")
         import_tensorflow()
+        from again_tf.engine.checkpoints import deployable_checkpoint
         from serving.export_model import export_model
 
+        checkpoint = args.checkpoint or deployable_checkpoint(args.source)
         batching = BatchingParameters(args.max_batch_size, args.batch_timeout_micros,
                                       args.max_enqueued_batches, args.num_batch_threads)
-        result = export_model(args.source, args.base_dir, args.model_name, args.version, args.checkpoint,
+        result = export_model(args.source, args.base_dir, args.model_name, args.version, checkpoint,
                               args.dataset, args.serving_base, args.keep_versions, batching)
     except (ServingError, AgainError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"Exported {args.model_name} version {result.version} to {result.version_dir}\n"
+    print(f"Exported {args.model_name} version {result.version} ({checkpoint}) to {result.version_dir}\n"
           f"  signatures: serving_default (images float32 [N, H, W, C] in [0, 1]), "
           f"predict_images_bytes (image_bytes string [N])\n"
           f"  TF Serving files: {result.models_config}, {result.batching_file}")

@@ -3,17 +3,18 @@ training data (never the test set).
 
     python -m training.tune --preset quickstart [--tuner hyperband|bayesian]
         [--tune-epochs 3] [--hyperband-factor 3 (hyperband)] [--max-trials 20 (bayesian)]
-        [--data.holdout_examples 5000] [--directory runs/tune] [--project NAME] [--seed 0]
+        [--data.val_examples 5000] [--directory runs/tune] [--project NAME] [--seed 0]
         [any training flag, e.g. --optim.steps_per_epoch 100, --strategy mirrored, --mixed-precision]
 
 Search space: ASE alpha, beta_aux, HFF probability, HFF gamma concentration, lr, weight decay.
 Objective: validation robust accuracy (PGD with eval.val_pgd_steps steps, worst case through the
-ASE heads) on ``data.holdout_examples`` training examples held out from training; only the
-training split is read. Hyperband's budget is --tune-epochs (max epochs per trial) and
---hyperband-factor; Bayesian optimisation's is --max-trials. --seed seeds the search and each
+ASE heads) on the ``data.val_examples`` training examples held out from training
+(``data.val_source=holdout``, the default; the split the final training holds out too, so its
+best_robust.keras is chosen on the same images); only the training split is read. Hyperband's
+budget is --tune-epochs (max epochs per trial) and --hyperband-factor; Bayesian optimisation's
+is --max-trials. --seed seeds the search and each
 trial (from its hyperparameters). Re-running the same command resumes the search (finished
-trials are kept). The best trial's resolved config, with ``data.holdout_examples`` set back to its
-value without the tuner (so the final training uses the whole training set), is written to
+trials are kept). The best trial's resolved config is written to
 ``<directory>/<project>/best_config.json``; train it with
 ``python -m training.train --config <that file>``.
 """
@@ -21,7 +22,6 @@ value without the tuner (so the final training uses the whole training set), is 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -31,12 +31,6 @@ from again_tf.config.tuning import DEFAULT_FACTOR, DEFAULT_MAX_TRIALS, TUNERS, B
 from again_tf.errors import AgainError
 from again_tf.tf_startup import import_tensorflow
 from training.cli_config import add_config_arguments, resolve_config
-
-
-def untuned_holdout(args: argparse.Namespace) -> int:
-    """data.holdout_examples from the same preset and --config without the tuner's hold-out flag."""
-    return resolve_config(argparse.Namespace(**{**vars(args), "set:data.holdout_examples": None})
-                          ).data.holdout_examples
 
 
 def budget(args: argparse.Namespace) -> Budget:
@@ -49,23 +43,17 @@ def tune(args: argparse.Namespace) -> Path:
     config = resolve_config(args)
     check_config_paths(config)
     import_tensorflow()
-    from again_tf.run.tune import OBJECTIVE, search, with_holdout
+    from again_tf.run.tune import OBJECTIVE, search
 
-    config = with_holdout(config)
     project = args.project or f"{config.preset}-{config.method}-{args.tuner}"
     best, score = search(config, spend, args.directory, project)
-    holdout = untuned_holdout(args)
-    best = dataclasses.replace(best, data=dataclasses.replace(best.data, holdout_examples=holdout))
     return write_best(best, f"{OBJECTIVE.name} {score:.4f}", args.directory / project / "best_config.json")
 
 
 def write_best(best: RunConfig, best_trial: str, out: Path) -> Path:
     out.write_text(best.to_json() + "\n")
-    holdout = best.data.holdout_examples
-    whole = ": the final training uses the whole training set" if not holdout else ""
     print(f"Best trial: {best_trial}\n"
-          f"Best config: {out} (data.holdout_examples set back to {holdout}{whole}; train it with: "
-          f"python -m training.train --config {out})")
+          f"Best config: {out} (train it with: python -m training.train --config {out})")
     return out
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -8,6 +8,7 @@ import types
 import typing
 from pathlib import Path
 
+from again_tf.config.migrations import migrate
 from again_tf.config.schema import RunConfig
 from again_tf.errors import ConfigError
 
@@ -99,14 +100,23 @@ def flatten(data: dict, prefix: str = "") -> dict[str, typing.Any]:
 
 
 def load_config_file(path: str | Path, base: RunConfig) -> RunConfig:
-    """Applies a JSON file (a full resolved config or a partial one) on top of ``base``."""
+    """Applies a JSON file (a full resolved config or a partial one, of this version or an earlier
+    one: ``config.migrations``) on top of ``base``."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"--config: no file at {path}; give the path of a JSON config.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config: {path} is a folder; give its config.json.") from None
+    except OSError as err:
+        raise ConfigError(f"--config: cannot read {path} ({err.strerror}); give a readable JSON file."
+                          ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--config: {path} is not text; give a JSON config (e.g. a run's config.json)."
+                          ) from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"--config: {path} is not valid JSON ({err}).") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config: {path} must hold a JSON object of config sections.")
-    return apply_overrides(base, flatten(data))
+    return apply_overrides(base, flatten(migrate(data)))

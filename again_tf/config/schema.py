@@ -14,6 +14,9 @@ from again_tf.errors import ConfigError
 
 DATASETS = ("cifar10", "cifar100", "svhn_cropped", "mnist", "fashion_mnist")
 DATA_SOURCES = ("auto", "folder", "tfds")
+# Where the per-epoch validation comes from: a seeded split held out from the training data, or
+# (explicitly, and marked in every report) the first test images.
+VAL_SOURCES = ("holdout", "test")
 BACKBONES = ("small_cnn", "resnet18", "preact_resnet18", "wide_resnet", "wrn34_10", "wrn28_10")
 SITES = ("block", "features")
 NORMS = ("linf", "l2")
@@ -59,20 +62,27 @@ class DataConfig:
     data_dir: str | None = None  # IDX folder (fashion_mnist) or tfds data_dir
     batch_size: int = 128  # global batch, split over replicas
     augment: bool = True  # the data set's standard augmentation (crop + flip on CIFAR/SVHN)
-    train_examples: int | None = None  # first N training examples; None: all
-    val_examples: int | None = 1000  # per-epoch validation subset of the test split; None: all
-    holdout_examples: int = 0  # > 0: validate on this many held-out training examples instead
+    train_examples: int | None = None  # first N training examples after the hold-out; None: all
+    val_source: str = "holdout"  # holdout: training examples never trained on; test: test images
+    val_examples: int | None = 1000  # validation size; None: the whole test split (val_source=test)
+    split_seed: int = 0  # seeds the hold-out: every training seed of a grid shares the same split
     test_examples: int | None = None  # final evaluation subset; None: the whole test split
 
     def validate(self) -> None:
         _one_of(self.dataset, DATASETS, "data.dataset")
         _one_of(self.source, DATA_SOURCES, "data.source")
+        _one_of(self.val_source, VAL_SOURCES, "data.val_source")
         _check(self.batch_size >= 1, "data.batch_size", f"must be >= 1, got {self.batch_size}.")
-        _check(self.holdout_examples >= 0, "data.holdout_examples",
-               f"must be >= 0 (0: validate on the test split), got {self.holdout_examples}.")
+        _check(self.val_examples is not None or self.val_source == "test", "data.val_examples",
+               "null (the whole split) needs data.val_source=test; give a size to hold out.")
         for name in ("train_examples", "val_examples", "test_examples"):
             value = getattr(self, name)
             _check(value is None or value >= 1, f"data.{name}", f"must be >= 1 or null, got {value}.")
+
+    @property
+    def validates_on_test(self) -> bool:
+        """True when model selection (best_robust.keras, the drop warning) sees test images."""
+        return self.val_source == "test"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
@@ -76,7 +77,7 @@ def _finish(ds: tf.data.Dataset) -> tf.data.Dataset:
 class DataBundle:
     info: DatasetInfo
     train: tf.data.Dataset  # the endless training stream from step 0 (see ``train_from``)
-    val: tf.data.Dataset  # per-epoch validation: a test subset, or held-out training examples
+    val: tf.data.Dataset  # per-epoch validation: held-out training examples, or test images
     test: tf.data.Dataset | None  # None when the test split was not read (tuning)
     train_size: int
     test_size: int
@@ -85,6 +86,7 @@ class DataBundle:
     batch_size: int = 0
     augmentation: str = "none"
     seed: int = 0
+    split: dict = field(default_factory=dict)  # what validation is: ``validation_split`` below
 
     def train_from(self, step: int) -> tf.data.Dataset:
         """The training stream from global step ``step`` (resuming)."""
@@ -96,37 +98,60 @@ def _take(arrays, count):
     return (x, y) if count is None else (x[:count], y[:count])
 
 
-def _hold_out(arrays, count: int, seed: int):
-    """A seeded split of the training arrays: (the rest, ``count`` held-out examples)."""
-    x, y = arrays
-    if count >= len(x):
-        raise DataError(f"data.holdout_examples={count} leaves no training data ({len(x)} examples); "
-                        f"hold out fewer.")
-    order = np.random.default_rng(seed).permutation(len(x))
-    keep, held = np.sort(order[count:]), np.sort(order[:count])
-    return (x[keep], y[keep]), (x[held], y[held])
+def hold_out(count: int, total: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices of a seeded split of ``total`` training examples: (kept, ``count`` held out)."""
+    if count >= total:
+        raise DataError(f"data.val_examples={count} leaves no training data ({total} training "
+                        f"examples); hold out fewer.")
+    order = np.random.default_rng(seed).permutation(total)
+    return np.sort(order[count:]), np.sort(order[:count])
+
+
+def fingerprint(indices: np.ndarray) -> str:
+    """A short hash of which examples were held out: equal splits, equal fingerprints."""
+    return hashlib.sha256(np.asarray(indices, np.int64).tobytes()).hexdigest()[:16]
+
+
+def validation_split(config: DataConfig, train_total: int, held: np.ndarray | None, val_size: int,
+                     train_size: int) -> dict:
+    """What the run validated on, for the run folder and every report."""
+    split = {"val_source": config.val_source, "val_examples": val_size, "train_examples": train_size,
+             "train_split_examples": train_total}
+    if held is not None:
+        split.update(split_seed=config.split_seed, val_fingerprint=fingerprint(held))
+    return split
+
+
+def _split_train(config: DataConfig, train, test_arrays):
+    """(training arrays, validation arrays, split record) by ``data.val_source``."""
+    total = len(train[0])
+    if config.val_source == "holdout":
+        kept, held = hold_out(config.val_examples, total, config.split_seed)
+        val, train = (train[0][held], train[1][held]), (train[0][kept], train[1][kept])
+    else:
+        held, val = None, _take(test_arrays, config.val_examples)
+    train = _take(train, config.train_examples)
+    return train, val, validation_split(config, total, held, len(val[0]), len(train[0]))
 
 
 def load_data(config: DataConfig, seed: int = 0, read_test: bool = True) -> DataBundle:
     """Loads the configured data set and builds the train, validation and test pipelines.
 
-    ``read_test=False`` (tuning) never reads the test split: validation is then the
-    ``holdout_examples`` held out from training, and ``test`` is None.
+    Validation is held out from the training split before ``train_examples`` is taken, so it does
+    not change with the training subset. ``read_test=False`` (tuning) never reads the test split
+    and needs ``val_source=holdout``; ``test`` is then None.
     """
     info = dataset_info(config.dataset)
-    if not read_test and not config.holdout_examples:
-        raise DataError("without the test split, validation needs data.holdout_examples > 0.")
+    if not read_test and config.validates_on_test:
+        raise DataError("data.val_source=test reads test images; this command validates on training "
+                        "data only: use data.val_source=holdout.")
     arrays = load_arrays(info, config.source, config.data_dir, ("train", "test") if read_test else ("train",))
-    train = arrays[0]
-    if tuple(train[0].shape[1:]) != info.image_shape:
+    if tuple(arrays[0][0].shape[1:]) != info.image_shape:
         raise DataError(
-            f"{config.dataset}: images have shape {train[0].shape[1:]}, expected {info.image_shape}."
+            f"{config.dataset}: images have shape {arrays[0][0].shape[1:]}, expected {info.image_shape}."
         )
-    train = _take(train, config.train_examples)
     test = _take(arrays[1], config.test_examples) if read_test else None
-    val = _take(arrays[1], config.val_examples) if read_test else None
-    if config.holdout_examples:
-        train, val = _hold_out(train, config.holdout_examples, seed)
+    train, val, split = _split_train(config, arrays[0], arrays[1] if read_test else None)
     if len(train[0]) < config.batch_size:
         raise DataError(
             f"data.batch_size={config.batch_size} exceeds the {len(train[0])} training examples; "
@@ -145,4 +170,5 @@ def load_data(config: DataConfig, seed: int = 0, read_test: bool = True) -> Data
         batch_size=config.batch_size,
         augmentation=aug,
         seed=seed,
+        split=split,
     )

@@ -52,6 +52,17 @@ def run_config(source: Source) -> RunConfig | None:
     return load_config_file(source.config, get_preset(DEFAULT_PRESET)) if source.config else None
 
 
+def deployable_checkpoint(path: str | Path) -> str:
+    """The checkpoint to deploy from a run folder when none is named: ``best_robust`` when the run
+    chose it on held-out training data, ``last`` when its validation saw test images (a model
+    picked by its test score must not be the default)."""
+    path = Path(path)
+    config = path / "config.json"
+    if path.is_dir() and config.is_file() and run_config(Source(path, config)).data.validates_on_test:
+        return "last"
+    return "best_robust"
+
+
 def source_dataset(source: Source, dataset: str | None = None) -> DatasetInfo:
     """``dataset`` when given, else the run's ``data.dataset``."""
     if dataset is None and source.config is not None:

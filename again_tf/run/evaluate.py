@@ -39,6 +39,7 @@ from again_tf.evaluation import (
     with_worst_case,
     write_outputs,
 )
+from again_tf.evaluation.checks import Check
 from again_tf.evaluation.transfer import TEMPERATURES
 
 METHOD_WORDS = {"again": "AGAIN", "awp": "AWP", "cas": "CAS", "pgd_at": "PGD-AT", "trades": "TRADES",
@@ -154,6 +155,20 @@ def output_dir(output: Path | None, loaded: Loaded) -> Path:
     return out_dir
 
 
+def selection_check(loaded: Loaded) -> Check | None:
+    """WARN when the evaluated checkpoint was chosen on test images (a run with
+    data.val_source=test): its test numbers are then optimistic; ``last`` was chosen by nothing."""
+    if loaded.config is None or loaded.model_path.stem != "best_robust":
+        return None
+    data = loaded.config.data
+    if not data.validates_on_test:
+        return Check("model selection", True, f"best_robust chosen on {data.val_examples} held-out "
+                     f"training images (data.val_source=holdout)")
+    return Check("model selection", False, f"best_robust chosen on the first {data.val_examples} test images "
+                 f"(data.val_source=test)", "its test accuracies are optimistic; report --checkpoint last, "
+                 "or retrain with data.val_source=holdout")
+
+
 def log_tensorboard(out_dir: Path, acc: dict, table: str) -> None:
     writer = tf.summary.create_file_writer(str(out_dir / "tensorboard"))
     with writer.as_default():
@@ -180,7 +195,7 @@ def evaluate(args: EvalRequest) -> dict:
                           progress=lambda line: print(line, file=sys.stderr, flush=True))
     columns = with_worst_case(columns, specs)
     acc = accuracies(columns)
-    checks = run_checks(columns, acc, specs)
+    checks = run_checks(columns, acc, specs) + [c for c in (selection_check(loaded),) if c]
     write_outputs(out_dir, loaded.name, columns, acc, specs, checks, header["settings"])
     table = markdown_table(loaded.name, acc, specs)
     log_tensorboard(out_dir, acc, table)

@@ -72,6 +72,30 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
                           f"resume it with the same command, or pick another --name.")
 
 
+SPLIT_FILE = "data_split.json"
+
+
+def record_split(run_dir: Path, split: dict) -> None:
+    """Writes what the run validates on; a resumed run must find the same split it started with."""
+    path = run_dir / SPLIT_FILE
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved != split:
+            raise ConfigError(f"{run_dir} was trained on another data split ({saved}, now {split}); "
+                              f"resume it with the data it started with, or pick another --name.")
+        return
+    path.write_text(json.dumps(split, indent=2, sort_keys=True) + "\n")
+
+
+def test_selection_warning(split: dict) -> str | None:
+    """The mark every report of a run that validated on test images carries."""
+    if split.get("val_source") != "test":
+        return None
+    return (f"WARN  validation used {split['val_examples']} test images (data.val_source=test): "
+            f"best_robust.keras and the robustness-drop warning were chosen on test images; report "
+            f"test numbers of the last weights, or retrain with data.val_source=holdout.")
+
+
 def chief_dir(config: RunConfig) -> Path:
     """The chief's run folder, where every worker reads the training state to resume from."""
     if config.name is None:

@@ -20,7 +20,7 @@ from again_tf.engine import build_model, compile_model
 from again_tf.engine.distribution import is_chief
 from again_tf.run.final import final_evaluation
 from again_tf.run.fit import fit_from
-from again_tf.run.folder import chief_dir, make_run_dir, state_dir
+from again_tf.run.folder import chief_dir, make_run_dir, record_split, state_dir
 from again_tf.run.session import model_scope, start_session, steps_per_epoch
 
 
@@ -34,6 +34,7 @@ def train(config: RunConfig) -> tuple[Path, dict]:
     data = load_data(config.data, config.seed)
     if is_chief(strategy):
         run_dir = make_run_dir(config)
+        record_split(run_dir, data.split)
         return run_dir, train_in(run_dir, run_dir, config, strategy, data)
     with tempfile.TemporaryDirectory(prefix="again-worker-") as scratch:  # other workers' writes
         (Path(scratch) / "checkpoints").mkdir()
@@ -51,7 +52,7 @@ def train_in(run_dir: Path, state_from: Path, config: RunConfig, strategy: tf.di
     print(f"Run folder: {run_dir}  ({config.method}, {config.model.backbone}, "
           f"{config.data.dataset}, {steps} steps/epoch{resumed})", flush=True)
     fit_from(model, config, data, run_dir, steps, start)
-    result = final_evaluation(model, config, data.test, run_dir)
+    result = final_evaluation(model, config, data.test, run_dir, data.split)
     pgd = result["steps"]
     print(f"Test ({data.test_size} images): clean {100 * result['clean_accuracy']:.2f}% | "
           f"PGD-{pgd} {100 * result[f'pgd{pgd}_accuracy']:.2f}% "

@@ -7,7 +7,6 @@ Each trial is set up as ``train`` sets up a run (``again_tf.run.session``), then
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import zlib
 from pathlib import Path
@@ -27,7 +26,6 @@ from again_tf.run.folder import check_free_disk
 from again_tf.run.session import model_scope, start_session, steps_per_epoch
 
 OBJECTIVE = kt.Objective(BEST_ROBUST_MONITOR, direction="max")  # trials ranked as checkpoints are
-DEFAULT_HOLDOUT = 5000
 
 
 def search_space(hp: kt.HyperParameters) -> dict[str, str]:
@@ -72,14 +70,6 @@ class AgainHyperModel(kt.HyperModel):
                          validation_data=self.data.val, shuffle=False, **kwargs)
 
 
-def with_holdout(config: RunConfig) -> RunConfig:
-    """Validation must be held-out training data: sets a default hold-out when none is given."""
-    if config.data.holdout_examples:
-        return config
-    data = dataclasses.replace(config.data, holdout_examples=DEFAULT_HOLDOUT)
-    return dataclasses.replace(config, data=data)
-
-
 def check_directory(directory: Path, min_free_mb: int) -> None:
     """Fails now, not after hours of trials, if the search folder cannot be written or is full."""
     try:
@@ -113,8 +103,8 @@ def make_tuner(budget: Budget, hypermodel: AgainHyperModel, directory: Path, pro
 
 
 def search(config: RunConfig, budget: Budget, directory: Path, project: str) -> tuple[RunConfig, float]:
-    """Runs (or resumes) the search in ``directory/project``; returns the best trial's config
-    (still with the tuning hold-out) and its validation robust accuracy."""
+    """Runs (or resumes) the search in ``directory/project``; returns the best trial's config and
+    its robust accuracy on the held-out validation split (the one the final training uses too)."""
     strategy = tuning_session(config, directory)
     data = load_data(config.data, config.seed, read_test=False)
     hypermodel = AgainHyperModel(config, data, steps_per_epoch(config, data))

@@ -26,6 +26,8 @@ from training.train import parse_args
     ({"evaluate": [{"attacks": "clean", "rows": ["X"]}]}, "unknown keys ['rows']; allowed: name, attacks"),
     ({"rows": [{"row": "X", "method": "pgd_at", "seeds": []}]}, "seeds must be a non-empty list"),
     ({"masks": "all"}, "masks 'all'; give the number of test images (e.g. 1000), or 0 for none"),
+    ({"evaluate": [{"attacks": "clean", "checkpoint": "best"}]},
+     "checkpoint 'best'; allowed: last, best_robust"),
 ])
 def test_bad_grids_are_refused_before_anything_runs(tmp_path, change, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

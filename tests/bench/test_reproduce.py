@@ -8,13 +8,32 @@ import shutil
 import pytest
 
 from bench.code_version import code_version
-from bench.reproduce import _flags, main
+from bench.grid import load_grid
+from bench.reproduce import _flags, best_is_last, evaluate_command, main, same_weights_twin
 from tests.bench.helpers import TOY, write_grid
 
 
 def test_overrides_become_the_training_clis_flags():
     assert _flags({"again.hff": False, "model.widths": [8, 16], "optim.lr": 0.05}) == [
         "--again.hff", "false", "--model.widths", "8,16", "--optim.lr", "0.05"]
+
+
+def _metrics(folder, robust: list[float]) -> None:
+    folder.mkdir()
+    lines = ["epoch,val_robust_accuracy"] + [f"{i},{v}" for i, v in enumerate(robust)]
+    (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_best_robust_is_evaluated_unless_it_is_the_last_epoch(tmp_path):
+    grid = load_grid(write_grid(tmp_path, TOY))
+    best, main_eval = grid.evaluate[2], grid.evaluate[0]
+    _metrics(tmp_path / "later", [0.2, 0.5, 0.5])  # ties keep the first epoch: best is epoch 2
+    _metrics(tmp_path / "last", [0.2, 0.4, 0.5])
+    assert not best_is_last(tmp_path / "later") and best_is_last(tmp_path / "last")
+    assert same_weights_twin(grid, best, grid.cells[0], tmp_path / "later") is None
+    assert same_weights_twin(grid, best, grid.cells[0], tmp_path / "last") == main_eval
+    assert same_weights_twin(grid, main_eval, grid.cells[0], tmp_path / "last") is None
+    assert "--checkpoint best_robust" in " ".join(evaluate_command(best, tmp_path, "python"))
 
 
 def test_a_dry_run_prints_the_commands_and_writes_nothing_to_the_results(tmp_path, capsys):
@@ -56,7 +75,11 @@ def test_a_toy_grid_runs_resumes_and_gathers_the_table(tmp_path, capsys):
     assert not (results / "pgd-at-s0" / "masks.txt").exists()
     assert (results / "pgd-at-s0" / "extra_per_example.csv").is_file()
     cell = json.loads((root / "pgd-at-s0" / "cell.json").read_text())
-    assert cell["examples"] == {"main": 32, "extra": 16} and cell["code_version"] == code_version()
+    assert cell["examples"] == {"main": 32, "extra": 16, "best": 32}
+    assert cell["code_version"] == code_version()
+    # One epoch: best_robust.keras is the last epoch's weights, so its evaluation is the main one's.
+    assert cell["best_is_last"] and cell["evaluations"]["best"] == cell["evaluations"]["main"]
+    assert "* best: clean,pgd2 on the first 32 test images, checkpoint best_robust" in table
     shutil.rmtree(root)  # a fresh checkout keeps only the results folder: nothing is run again
     assert main(args) == 0
     out = capsys.readouterr().out

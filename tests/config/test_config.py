@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,6 +107,36 @@ def test_bad_config_files(tmp_path):
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps({"optim": {"lr": 0.01}}))
     assert load_config_file(partial, get_preset("quickstart")).optim.lr == 0.01
+    binary = tmp_path / "model.keras"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(ConfigError, match="is not text"):
+        load_config_file(binary, get_preset("quickstart"))
+    with pytest.raises(ConfigError, match="is a folder; give its config.json"):
+        load_config_file(tmp_path, get_preset("quickstart"))
+
+
+def test_a_committed_run_folder_of_the_old_format_keeps_its_validation():
+    """Before data.val_source, ``holdout_examples: 0`` meant the first val_examples test images."""
+    run = Path(__file__).parents[2] / "docs" / "results" / "quickstart" / "run" / "config.json"
+    assert json.loads(run.read_text())["data"]["holdout_examples"] == 0
+    config = load_config_file(run, get_preset("paper-resnet18")).validate()
+    assert config.data.val_source == "test" and config.data.val_examples == 1000
+    assert config.data.validates_on_test and config.data.dataset == "fashion_mnist"
+
+
+def test_an_old_hold_out_becomes_a_held_out_split_drawn_with_the_runs_seed(tmp_path):
+    old = tmp_path / "config.json"
+    old.write_text(json.dumps({"seed": 3, "data": {"holdout_examples": 500, "val_examples": 1000}}))
+    data = load_config_file(old, get_preset("quickstart")).validate().data
+    assert (data.val_source, data.val_examples, data.split_seed) == ("holdout", 500, 3)
+    assert get_preset("quickstart").data.val_source == "holdout" and not data.validates_on_test
+
+
+def test_the_whole_test_split_as_validation_needs_the_explicit_option():
+    with pytest.raises(ConfigError, match="data.val_examples: null .* needs data.val_source=test"):
+        apply_overrides(get_preset("quickstart"), {"data.val_examples": "none"}).validate()
+    with pytest.raises(ConfigError, match="data.val_source: got 'train'; allowed: holdout, test"):
+        apply_overrides(get_preset("quickstart"), {"data.val_source": "train"}).validate()
 
 
 def test_the_baselines_presets_carry_their_originals_settings():

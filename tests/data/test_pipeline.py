@@ -1,11 +1,14 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from again_tf.config import DataConfig
-from again_tf.data import load_data, make_dataset
+from again_tf.data import load_data, load_idx_folder, make_dataset
 from again_tf.data.pipeline import crop_flip
 from again_tf.errors import DataError
+from tests.conftest import FASHION_DIR
 
 
 def _arrays(n=20, shape=(32, 32, 3)):
@@ -61,27 +64,56 @@ def test_batch_larger_than_the_data_is_a_clear_error():
         load_data(DataConfig(dataset="fashion_mnist", batch_size=512, train_examples=100))
 
 
-def test_holdout_validates_on_training_examples_never_on_the_test_split():
-    config = DataConfig(dataset="fashion_mnist", train_examples=600, holdout_examples=100, batch_size=50)
+def _val_images(data) -> np.ndarray:
+    return np.round(np.concatenate([x.numpy() for x, _ in data.val]) * 255).astype(np.uint8)
+
+
+def _rows(images: np.ndarray) -> set[bytes]:
+    return {row.tobytes() for row in images}
+
+
+def test_by_default_validation_is_held_out_training_data_never_test_images():
+    """Checked by content: the default validation images are training-file images that the run
+    never trains on, and none of them is a test image (Fashion-MNIST has no image in both files)."""
+    config = DataConfig(dataset="fashion_mnist", batch_size=50)
     data = load_data(config, seed=3)
-    assert data.train_size == 500
-    train_x, _ = data.train_arrays
-    val_x = np.concatenate([x.numpy() for x, _ in data.val])
-    assert len(val_x) == 100
-    train_rows = {row.tobytes() for row in train_x}
-    test_rows = {row.tobytes() for row in data.test_arrays[0]}
-    held = [np.round(row * 255).astype(np.uint8).tobytes() for row in val_x]
-    assert not any(h in train_rows for h in held) and not any(h in test_rows for h in held)
-    with pytest.raises(DataError, match="holdout_examples=600 leaves no training data"):
-        load_data(DataConfig(dataset="fashion_mnist", train_examples=600, holdout_examples=600), seed=3)
+    (all_train, _), (all_test, _) = load_idx_folder(FASHION_DIR)
+    val = _val_images(data)
+    assert len(val) == config.val_examples == 1000
+    assert data.train_size == len(all_train) - 1000
+    assert _rows(val) <= _rows(all_train)
+    assert not _rows(val) & _rows(data.train_arrays[0]) and not _rows(val) & _rows(all_test)
+    assert data.split["val_source"] == "holdout" and data.split["val_examples"] == 1000
+
+
+def test_the_split_depends_on_split_seed_only_and_train_examples_does_not_move_it():
+    base = DataConfig(dataset="fashion_mnist", batch_size=50, val_examples=100)
+    first, other_seed = load_data(base, seed=0), load_data(base, seed=9)
+    fewer = load_data(dataclasses.replace(base, train_examples=500), seed=0)
+    moved = load_data(dataclasses.replace(base, split_seed=1), seed=0)
+    np.testing.assert_array_equal(_val_images(first), _val_images(other_seed))
+    np.testing.assert_array_equal(_val_images(first), _val_images(fewer))
+    assert fewer.train_size == 500 and fewer.split["train_examples"] == 500
+    assert first.split["val_fingerprint"] == fewer.split["val_fingerprint"] != moved.split["val_fingerprint"]
+    assert not np.array_equal(_val_images(first), _val_images(moved))
+
+
+def test_validating_on_test_images_is_explicit_and_recorded():
+    config = DataConfig(dataset="fashion_mnist", batch_size=50, train_examples=600, val_source="test",
+                        val_examples=100)
+    data = load_data(config, seed=3)
+    np.testing.assert_array_equal(_val_images(data), data.test_arrays[0][:100])
+    assert data.train_size == 600 and data.split == {
+        "val_source": "test", "val_examples": 100, "train_examples": 600, "train_split_examples": 60000}
+    with pytest.raises(DataError, match="val_examples=60000 leaves no training data"):
+        load_data(DataConfig(dataset="fashion_mnist", val_examples=60000), seed=3)
 
 
 def test_without_the_test_split_validation_is_the_holdout_and_test_is_none():
-    config = DataConfig(dataset="fashion_mnist", train_examples=600, holdout_examples=100, batch_size=50)
+    config = DataConfig(dataset="fashion_mnist", train_examples=600, val_examples=100, batch_size=50)
     with_test, without = load_data(config, seed=3), load_data(config, seed=3, read_test=False)
     assert without.test is None and without.test_arrays is None and without.test_size == 0
     np.testing.assert_array_equal(without.train_arrays[0], with_test.train_arrays[0])
-    val = [np.concatenate([x.numpy() for x, _ in d.val]) for d in (with_test, without)]
-    np.testing.assert_array_equal(*val)
-    with pytest.raises(DataError, match="validation needs data.holdout_examples > 0"):
-        load_data(DataConfig(dataset="fashion_mnist"), read_test=False)
+    np.testing.assert_array_equal(_val_images(with_test), _val_images(without))
+    with pytest.raises(DataError, match="data.val_source=test reads test images"):
+        load_data(DataConfig(dataset="fashion_mnist", val_source="test"), read_test=False)

@@ -17,6 +17,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from again_tf.data.catalog import FASHION_CLASSES
+from again_tf.engine.checkpoints import deployable_checkpoint
 from serving.export import main
 from serving.export_model import export_model, next_version
 from serving.signatures import OUTPUT_NAMES
@@ -124,8 +125,18 @@ def test_versions_count_up_and_models_config_lists_each_model(exported, tmp_path
 def test_the_cli_exports_and_prints_where(exported, tmp_path, capsys):
     assert main([str(exported.run), "--base-dir", str(tmp_path), "--model-name", "cli",
                  "--max-batch-size", "32", "--checkpoint", "last"]) == 0
-    assert f"Exported cli version 1 to {tmp_path / 'cli' / '1'}" in capsys.readouterr().out
+    assert f"Exported cli version 1 (last) to {tmp_path / 'cli' / '1'}" in capsys.readouterr().out
     assert "max_batch_size {\n  value: 32\n}" in (tmp_path / "batching_parameters.txt").read_text()
+
+
+def test_the_default_checkpoint_is_never_chosen_on_test_images(exported, tmp_path, capsys):
+    """best_robust.keras of a held-out run; last.keras of a run whose validation saw test images
+    (the committed quickstart run validated on the first 1000 test images)."""
+    assert deployable_checkpoint(exported.run) == "best_robust"
+    old_run = Path(__file__).parents[2] / "docs" / "results" / "quickstart" / "run"
+    assert deployable_checkpoint(old_run) == "last"
+    assert main([str(old_run), "--base-dir", str(tmp_path), "--model-name", "old"]) == 0
+    assert f"Exported old version 1 (last) to {tmp_path / 'old' / '1'}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args,message", [

@@ -40,6 +40,20 @@ def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):
     assert evaluate(args + ["--resume"]) == 0  # every batch is done: nothing recomputed
 
 
+def test_a_checkpoint_chosen_on_test_images_is_marked(run_dir, tmp_path, capsys):
+    args = ["--checkpoint", "best_robust", "--attacks", "clean,pgd2", "--n", "16", "--batch-size", "16"]
+    assert evaluate([str(run_dir), "--output", str(tmp_path / "held")] + args) == 0
+    assert "PASS  model selection: best_robust chosen on 64 held-out training images" in capsys.readouterr().out
+    on_test = shutil.copytree(run_dir, tmp_path / "on_test", ignore=shutil.ignore_patterns("eval"))
+    config = json.loads((on_test / "config.json").read_text())
+    config["data"]["val_source"] = "test"
+    (on_test / "config.json").write_text(json.dumps(config))
+    assert evaluate([str(on_test), "--output", str(tmp_path / "test")] + args) == 0
+    assert "WARN  model selection: best_robust chosen on the first 64 test images" in capsys.readouterr().out
+    checks = json.loads((tmp_path / "test" / "results.json").read_text())["checks"]
+    assert {"name": "model selection", "passed": False}.items() <= checks[-1].items()
+
+
 def test_a_record_moved_with_its_run_resumes_and_a_retrained_model_is_refused(run_dir, tmp_path, capsys):
     args = ["--attacks", "clean,pgd2", "--n", "32", "--batch-size", "32"]
     assert evaluate([str(run_dir), "--output", str(run_dir / "eval" / "moved")] + args) == 0

@@ -28,6 +28,9 @@ def test_a_run_writes_its_folder(tiny_run):
     assert list((run / "tensorboard" / "train").glob("events.out.tfevents.*"))
     final = json.loads((run / "final.json").read_text())
     assert final["eps"] == 0.1 and final["steps"] == 2
+    split = json.loads((run / "data_split.json").read_text())  # held out from training by default
+    assert final["validation"] == split and split["val_source"] == "holdout" and split["val_examples"] == 64
+    assert not any("test images" in w for w in final.get("warnings", []))
     # The final weights (last.keras) recomputed on the first 64 test images, independently of the run.
     _, _, xt, yt = fashion(1, 64)
     model = keras.models.load_model(run / "checkpoints" / "last.keras", compile=False)
@@ -52,11 +55,18 @@ def test_the_written_config_reproduces_the_run_config(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_one_image_test_split_evaluates(tmp_path, capsys):
-    """The worst-case cascade calls no attack on an empty batch of survivors (graph and eager)."""
-    args = ["--output-dir", str(tmp_path), "--epochs", "1", "--data.test_examples", "1"]
+def test_a_one_image_test_split_evaluates_and_validating_on_test_images_is_marked(tmp_path, capsys):
+    """The worst-case cascade calls no attack on an empty batch of survivors (graph and eager); a
+    run told to validate on test images says so in final.json and on the console."""
+    args = ["--output-dir", str(tmp_path), "--name", "r", "--epochs", "1", "--data.test_examples", "1",
+            "--data.val_source", "test"]
     assert main(TINY + args) == 0
-    assert "Test (1 images): clean" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Test (1 images): clean" in out and "validation used 64 test images" in out
+    final = json.loads((tmp_path / "r" / "final.json").read_text())
+    assert final["validation"]["val_source"] == "test"
+    assert any("best_robust.keras and the robustness-drop warning were chosen on test images" in w
+               for w in final["warnings"])
 
 
 @pytest.mark.parametrize("args,message", [

@@ -21,7 +21,7 @@ from training.train import main as train
 from training.tune import main
 
 # The tuner never reads the test split; test_examples is for training the best config (1 image fails).
-SMALL = TINY + ["--data.train_examples", "320", "--data.holdout_examples", "64", "--data.test_examples", "2"]
+SMALL = TINY + ["--data.train_examples", "320", "--data.test_examples", "2"]
 
 
 def trials(folder: Path) -> list[str]:
@@ -36,16 +36,15 @@ def test_a_tiny_search_writes_a_best_config_that_trains_and_resumes(tmp_path, ca
     best = tmp_path / "p" / "best_config.json"
     config = json.loads(best.read_text())
     assert 0.5 <= config["again"]["alpha"] <= 0.9
-    assert config["data"]["holdout_examples"] == 0  # quickstart's: the final training uses all of train
-    out = capsys.readouterr().out
-    assert "val_robust_accuracy" in out and "the final training uses the whole training set" in out
+    assert config["data"]["val_source"] == "holdout"  # the final training validates on the same split
+    assert "val_robust_accuracy" in capsys.readouterr().out
     assert len(trials(tmp_path / "p")) == 2
     done = trials(tmp_path / "p")
     assert main(args) == 0  # resumed: the two finished trials are kept, none is added
     assert trials(tmp_path / "p") == done
     assert train(["--config", str(best), "--output-dir", str(tmp_path), "--name", "best"]) == 0
     assert "Test (2 images)" in capsys.readouterr().out
-    assert json.loads((tmp_path / "best" / "config.json").read_text())["data"]["holdout_examples"] == 0
+    assert json.loads((tmp_path / "best" / "config.json").read_text())["data"] == config["data"]
 
 
 @pytest.mark.slow
@@ -54,7 +53,7 @@ def test_a_minimal_hyperband_search_halves_writes_a_best_config_and_resumes(tmp_
                     "--directory", str(tmp_path), "--project", "h"]
     assert main(args) == 0
     config = json.loads((tmp_path / "h" / "best_config.json").read_text())
-    assert 0.5 <= config["again"]["alpha"] <= 0.9 and config["data"]["holdout_examples"] == 0
+    assert 0.5 <= config["again"]["alpha"] <= 0.9 and config["data"]["val_source"] == "holdout"
     done = trials(tmp_path / "h")
     assert len(done) == 5  # brackets of max 2 epochs, factor 2: 2 trials of 1 epoch -> 1 continued, 2 of 2
     assert main(args) == 0
@@ -106,7 +105,7 @@ def test_the_seed_fixes_the_searched_values(tmp_path):
     """The tuner's first proposals, as ``--seed`` sets them up (no trial is trained; that --seed
     reaches the oracle is test_the_runtime_flags_reach_the_trials')."""
     base = apply_overrides(get_preset("quickstart"), {"model.widths": "8,8,16", "data.train_examples": "64",
-                                                      "data.holdout_examples": "32", "data.batch_size": "16"})
+                                                      "data.val_examples": "32", "data.batch_size": "16"})
     data = load_data(base.data, 0, read_test=False)
 
     def values(project: str, seed: int) -> list[dict]:
