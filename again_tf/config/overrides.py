@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from pathlib import Path
@@ -52,15 +53,31 @@ def convert(value, tp, key: str):
             if lowered not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError(value)
             return lowered in ("true", "1", "yes")
-        if tp is float and isinstance(value, str) and "/" in value:
-            num, den = value.split("/")
-            return float(num) / float(den)
+        if tp is float:
+            return _finite(value, key)
         return tp(value)
+    except ConfigError:
+        raise
     except (TypeError, ValueError):
         raise ConfigError(
             f"{key}: cannot read {value!r} as {getattr(tp, '__name__', tp)}; "
             f"give e.g. {key}={_example(tp)}."
         ) from None
+
+
+def _finite(value, key: str) -> float:
+    """A float from ``0.1``, ``8/255`` or a JSON number; inf, NaN and a zero denominator are errors
+    here, before they become a NaN loss hours into training."""
+    if isinstance(value, str) and "/" in value:
+        num, den = (float(part) for part in value.split("/"))
+        if den == 0:
+            raise ConfigError(f"{key}: {value!r} divides by zero; give e.g. {key}=8/255.")
+        number = num / den
+    else:
+        number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(f"{key}: got {value!r}; give a finite number, e.g. {key}={_example(float)}.")
+    return number
 
 
 def _example(tp) -> str:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from again_tf.callbacks.preemption import saved_step
-from again_tf.config import RunConfig
+from again_tf.config import DEFAULT_PRESET, RunConfig, get_preset, load_config_file
 from again_tf.errors import ConfigError
 
 RESUME_IGNORED = ("runtime", "verbose")  # how the run executes may change between attempts
@@ -59,17 +59,33 @@ def changed_settings(saved: dict, wanted: dict) -> list[str]:
     return changed + top
 
 
+def _saved_config(run_dir: Path) -> dict | None:
+    """The folder's config.json as today's fields (an older run's migrated), None when there is
+    none, {} when it cannot be read (another run's, as far as this check can tell)."""
+    if not (run_dir / "config.json").exists():
+        return None
+    try:
+        return json.loads(load_config_file(run_dir / "config.json", get_preset(DEFAULT_PRESET)).to_json())
+    except ConfigError:
+        return {}
+
+
 def check_resumable(run_dir: Path, config: RunConfig) -> None:
-    """A named folder that exists must be this run: finished runs and other configs are refused."""
+    """A named folder that exists must be this run: a finished run, another config, or a run's
+    results without a training state to resume from are refused, so no file of it is replaced."""
     if (run_dir / "final.json").is_file():
-        raise ConfigError(f"{run_dir} holds a finished run; pick another --name (or remove the folder).")
-    if saved_step(state_dir(run_dir)) is None or not (run_dir / "config.json").is_file():
-        return
-    saved = json.loads((run_dir / "config.json").read_text())
-    changed = changed_settings(saved, json.loads(config.to_json()))
+        raise ConfigError(f"{run_dir} holds a finished run; pick another --name (or move the folder away).")
+    saved = _saved_config(run_dir)
+    changed = [] if saved is None else changed_settings(saved, json.loads(config.to_json()))
     if changed:
-        raise ConfigError(f"{run_dir} holds an interrupted run with other settings ({', '.join(changed)}); "
-                          f"resume it with the same command, or pick another --name.")
+        raise ConfigError(f"{run_dir} holds a run with other settings ({', '.join(changed[:5])}"
+                          f"{', ...' if len(changed) > 5 else ''}); resume it with its own command, or "
+                          f"pick another --name.")
+    results = [p.name for p in (run_dir / "metrics.csv", *sorted((run_dir / "checkpoints").glob("*.keras")))
+               if p.is_file()]
+    if results and saved_step(state_dir(run_dir)) is None:
+        raise ConfigError(f"{run_dir} holds {', '.join(results)} but no training state to resume from; "
+                          f"pick another --name, or move the folder away to train it again.")
 
 
 SPLIT_FILE = "data_split.json"

@@ -65,6 +65,10 @@ def test_corrupt_gzip_and_wrong_magic(tmp_path):
     path.write_bytes(path.read_bytes()[:50])
     with pytest.raises(DataError, match="cannot be read"):
         load_idx_folder(folder)
+    intact = gzip.compress(np.arange(4000, dtype=np.uint32).tobytes())  # deflate data, then garbage
+    path.write_bytes(intact[:20] + bytes([0xFF] * 200) + intact[220:])
+    with pytest.raises(DataError, match="cannot be read"):  # a zlib.error, not a traceback
+        load_idx_folder(folder)
     shutil.copy(folder / FASHION_FILES["test_labels"], tmp_path / "labels.gz")
     with pytest.raises(DataError, match="not an IDX images"):
         read_idx(tmp_path / "labels.gz", IMAGE_MAGIC)

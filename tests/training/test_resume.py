@@ -84,4 +84,4 @@ def test_a_finished_run_or_other_settings_are_not_resumed_by_accident(tmp_path, 
     assert "holds a finished run; pick another --name" in capsys.readouterr().err
     (tmp_path / "r" / "final.json").unlink()
     assert main(args + ["--optim.lr", "0.5"]) == 2
-    assert "holds an interrupted run with other settings (optim.lr)" in capsys.readouterr().err
+    assert "holds a run with other settings (optim.lr)" in capsys.readouterr().err

@@ -77,6 +77,9 @@ def test_a_one_image_test_split_evaluates_and_validating_on_test_images_is_marke
     (["--dataset", "imagenet"], "data.dataset: got 'imagenet'"),
     (["--data.source", "folder", "--data.data_dir", "/nonexistent"], "data.data_dir (--data-dir): no folder"),
     (["--preset", "nope"], "preset: got 'nope'"),
+    (["--eps", "8/0"], "attack.eps: '8/0' divides by zero"),
+    (["--lr", "inf"], "optim.lr: got 'inf'; give a finite number"),
+    (["--attack.step_size", "nan"], "attack.step_size: got 'nan'; give a finite number"),
     (["--method", "las_at", "--strategy", "mirrored"], "las_at trains without tf.distribute"),
     (["--method", "lbgat", "--again.ase", "true"], "lbgat does not combine with AGAIN, CAS or AWP"),
 ])
