@@ -28,12 +28,27 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")
 DIGITS = tuple(str(d) for d in range(10))
+# CIFAR-100's fine labels in label order (the archive's fine_label_names.txt: alphabetical).
+CIFAR100_CLASSES = ("apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle",
+                    "bicycle", "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel",
+                    "can", "castle", "caterpillar", "cattle", "chair", "chimpanzee", "clock",
+                    "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur",
+                    "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house",
+                    "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion", "lizard",
+                    "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse", "mushroom",
+                    "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck",
+                    "pine_tree", "plain", "plate", "poppy", "porcupine", "possum", "rabbit",
+                    "raccoon", "ray", "road", "rocket", "rose", "sea", "seal", "shark", "shrew",
+                    "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar",
+                    "sunflower", "sweet_pepper", "table", "tank", "telephone", "television",
+                    "tiger", "tractor", "train", "trout", "tulip", "turtle", "wardrobe", "whale",
+                    "willow_tree", "wolf", "woman", "worm")
 
 CATALOG = {
     "cifar10": DatasetInfo("cifar10", "cifar10", (32, 32, 3), CIFAR10_CLASSES,
                            (0.4914, 0.4822, 0.4465), (0.2471, 0.2435, 0.2616), "crop_flip"),
     "cifar100": DatasetInfo("cifar100", "cifar100", (32, 32, 3),
-                            tuple(f"class_{i}" for i in range(100)),
+                            CIFAR100_CLASSES,
                             (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "crop_flip"),
     "svhn_cropped": DatasetInfo("svhn_cropped", "svhn_cropped", (32, 32, 3), DIGITS,
                                 (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970), "crop_flip"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from again_tf.data.catalog import FASHION_MNIST_DIR, DatasetInfo
 from again_tf.data.idx import load_idx_folder
+from again_tf.data.tfds_errors import classify_tfds_error, tfds_error_message
 from again_tf.errors import DataError
 
 SPLITS = ("train", "test")
@@ -16,29 +16,22 @@ SPLITS = ("train", "test")
 
 def load_tfds(info: DatasetInfo, data_dir: str | None = None, download: bool = True,
               splits: tuple[str, ...] = SPLITS):
-    """Loads the splits (``train``, ``test``) fully into memory (uint8 images, int64 labels)."""
-    import tensorflow_datasets as tfds
+    """Loads the splits (``train``, ``test``) fully into memory (uint8 images, int64 labels).
 
+    Any failure is one DataError saying which cause it was (``classify_tfds_error``) and its fix:
+    "check the network" is the fix for a failed download only."""
     names = {"train": "train", "test": info.test_split}
     try:
+        import tensorflow_datasets as tfds
+
         loaded = tfds.load(
             info.tfds_name, split=[names[s] for s in splits], as_supervised=True, batch_size=-1,
             data_dir=data_dir, download=download,
         )
-    except Exception as err:  # tfds raises many types (network, missing files, checksums)
-        where = data_dir or os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        hint = (
-            " For fashion_mnist, use the IDX files instead: data.source=folder "
-            f"(default folder {FASHION_MNIST_DIR}, from Debian's dataset-fashion-mnist)."
-            if info.name == "fashion_mnist" else ""
-        )
-        raise DataError(
-            f"Could not load {info.name!r} with tensorflow-datasets (data_dir={where}, "
-            f"download={download}): {type(err).__name__}: {first}. Fix: run once where the "
-            f"network reaches the data set's host, or copy a prepared tfds folder and set "
-            f"data.data_dir to it.{hint}"
-        ) from None
+    except Exception as err:  # tfds raises many types (imports, network, checksums, files)
+        failure = classify_tfds_error(err)
+        raise DataError(tfds_error_message(info, failure, data_dir, download)) from (
+            err if failure.kind == "other" else None)
     return tuple((np.asarray(x), np.asarray(y).astype(np.int64)) for x, y in loaded)
 
 

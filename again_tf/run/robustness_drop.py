@@ -2,8 +2,8 @@
 
 Validation robust accuracy that ends more than ``DROP_POINTS`` below its best epoch is the sign of
 robust overfitting (Rice et al. 2020) or of the sudden catastrophic overfitting of few-step
-training attacks (Wong et al. 2020), which mask the gradients that PGD follows: one run of issue
-17's grid (docs/results.md) fell 14.4 points in its last epoch, where PGD-20 read 55.85% and
+training attacks (Wong et al. 2020), which mask the gradients that PGD follows: one run of the
+release-like grid (docs/results.md) fell 14.4 points in its last epoch, where PGD-20 read 55.85% and
 AutoAttack 7.50%. ``checkpoints/best_robust.keras`` keeps the best epoch.
 """
 

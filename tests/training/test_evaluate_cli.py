@@ -43,7 +43,8 @@ def test_the_cli_writes_the_table_and_the_per_example_record(run_dir, capsys):
 def test_a_checkpoint_chosen_on_test_images_is_marked(run_dir, tmp_path, capsys):
     args = ["--checkpoint", "best_robust", "--attacks", "clean,pgd2", "--n", "16", "--batch-size", "16"]
     assert evaluate([str(run_dir), "--output", str(tmp_path / "held")] + args) == 0
-    assert "PASS  model selection: best_robust chosen on 64 held-out training images" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "PASS  model selection: best_robust chosen on 64 held-out training images" in out
     on_test = shutil.copytree(run_dir, tmp_path / "on_test", ignore=shutil.ignore_patterns("eval"))
     config = json.loads((on_test / "config.json").read_text())
     config["data"]["val_source"] = "test"
