@@ -147,6 +147,36 @@ def test_head_input_feeds_the_auxiliary_logits_only():
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+def _random_columns(layer: ASE, features: tf.Tensor, own_mask: np.ndarray) -> np.ndarray:
+    """The class whose column the training mask mixed in, per example: the mask minus alpha times
+    its own part (the argmax column, or the softmax-weighted columns), over 1 - alpha, is a column
+    of W; which one is read off by nearest column."""
+    out, _ = _seeded(layer, features, None)
+    mask = (out.numpy() / features.numpy())[:, 0, 0, :]
+    residual = (mask - layer.alpha * own_mask) / (1.0 - layer.alpha)
+    distances = ((residual[:, None, :] - layer.kernel.numpy().T[None]) ** 2).sum(-1)
+    np.testing.assert_allclose(distances.min(-1), 0.0, atol=1e-6)  # exactly a column of W
+    return distances.argmin(-1)
+
+
+@pytest.mark.parametrize("source", ["prediction", "soft"])
+def test_the_leak_free_training_masks_mix_in_a_uniformly_random_class(source):
+    """500 examples, 5 classes: each class is the random one 100 times in expectation (sd 8.9), and
+    not the example's own prediction. Fixing the random class, or dropping the soft mask's mix,
+    fails here."""
+    layer = ASE(K, alpha=0.6, mask_source=source)
+    a = tf.random.stateless_uniform((500, 2, 2, C), [4, 2], -1.0, 1.0) + 2.0  # no zero to divide by
+    _, aux = layer(a, training=False)
+    kernel, aux = layer.kernel.numpy(), aux.numpy()
+    if source == "soft":
+        e = np.exp(aux - aux.max(-1, keepdims=True))
+        own = (e / e.sum(-1, keepdims=True)) @ kernel.T
+    else:
+        own = kernel[:, aux.argmax(-1)].T
+    counts = np.bincount(_random_columns(layer, a, own), minlength=K)
+    assert counts.min() >= 60 and counts.max() <= 140, counts
+
+
 @pytest.mark.parametrize("bad", [{"mask_source": "oracle"}, {"mask_source": "soft", "temperature": 0.0}])
 def test_bad_mask_settings_name_the_allowed_values(bad):
     with pytest.raises(ValueError, match="label, prediction, soft|> 0"):

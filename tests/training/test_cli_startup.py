@@ -1,11 +1,11 @@
-"""Every CLI checks its path arguments before importing TensorFlow: a typo fails in a fraction of
-a second with one line naming the flag, and TensorFlow is never imported (so nothing of its
-start-up log is printed either)."""
+"""Every CLI checks its path arguments before importing TensorFlow: a typo fails with one line
+naming the flag, and neither TensorFlow nor Keras is imported (so it fails in a fraction of a
+second, and nothing of TensorFlow's start-up log is printed). The import graph is checked, not the
+wall clock, which a loaded machine would make flaky."""
 
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,8 @@ PROBE = ("import runpy, sys\n"
          "try:\n"
          "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
          "except SystemExit as stop:\n"
-         "    print('exit', stop.code, 'tensorflow' in sys.modules)\n")
+         "    heavy = sorted(m for m in ('tensorflow', 'keras', 'tensorflow_datasets') if m in sys.modules)\n"
+         "    print('exit', stop.code, heavy)\n")
 
 
 @pytest.mark.parametrize("module,args,message", [
@@ -35,10 +36,7 @@ PROBE = ("import runpy, sys\n"
 def test_a_bad_path_fails_fast_without_importing_tensorflow(module, args, message):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PROBE, module, *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
-    elapsed = time.perf_counter() - start
-    assert done.stdout.splitlines()[-1] == "exit 2 False", (done.stdout, done.stderr[-2000:])
+    assert done.stdout.splitlines()[-1] == "exit 2 []", (done.stdout, done.stderr[-2000:])
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
-    assert elapsed < 2.0  # TensorFlow's import alone takes 3-4 s here
