@@ -2,12 +2,15 @@
 
     python -m serving.export runs/<run> [--base-dir serving_models] [--model-name again]
                              [--version N] [--checkpoint best_robust|last] [--dataset NAME]
+                             [--max-image-pixels N]
 
 writes ``<base>/<model>/<version>/`` (version: the next integer unless given), with the
 ``serving_default`` (float images) and ``predict_images_bytes`` (encoded images) signatures and
 TF Serving warm-up requests, and ``<base>/models.config`` and ``<base>/batching_parameters.txt``
-for the server. The version folder appears only when complete (written aside, then renamed), so
-a TF Serving polling the folder never loads half a model.
+for the server. ``predict_images_bytes`` refuses, before decoding, any image over
+``--max-image-pixels`` (width x height, summed over a GIF's frames; recorded in
+``assets.extra/image_limits.json``). The version folder appears only when complete (written
+aside, then renamed), so a TF Serving polling the folder never loads half a model.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from again_tf.errors import AgainError
 from again_tf.tf_startup import import_tensorflow
 from serving.batching import BatchingParameters
 from serving.errors import ServingError
-from serving.export_defaults import DEFAULT_BASE_DIR, DEFAULT_MODEL_NAME, SERVING_BASE
+from serving.export_defaults import (
+    DEFAULT_BASE_DIR,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MODEL_NAME,
+    SERVING_BASE,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,6 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="the export base as the server sees it, written in models.config "
                         "(default: %(default)s)")
     parser.add_argument("--keep-versions", type=int, default=1, help="versions TF Serving keeps loaded")
+    parser.add_argument("--max-image-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS,
+                        help="predict_images_bytes refuses, before decoding, images with more pixels "
+                        "(width x height, summed over a GIF's frames; default: %(default)s = 2048 x 2048)")
     defaults = BatchingParameters()
     for field in ("max_batch_size", "batch_timeout_micros", "max_enqueued_batches", "num_batch_threads"):
         parser.add_argument(f"--{field.replace('_', '-')}", type=int, default=getattr(defaults, field),
@@ -57,13 +68,15 @@ def main(argv=None) -> int:
         batching = BatchingParameters(args.max_batch_size, args.batch_timeout_micros,
                                       args.max_enqueued_batches, args.num_batch_threads)
         result = export_model(args.source, args.base_dir, args.model_name, args.version, checkpoint,
-                              args.dataset, args.serving_base, args.keep_versions, batching)
+                              args.dataset, args.serving_base, args.keep_versions, batching,
+                              args.max_image_pixels)
     except (ServingError, AgainError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"Exported {args.model_name} version {result.version} ({checkpoint}) to {result.version_dir}\n"
           f"  signatures: serving_default (images float32 [N, H, W, C] in [0, 1]), "
-          f"predict_images_bytes (image_bytes string [N])\n"
+          f"predict_images_bytes (image_bytes string [N], PNG/JPEG/GIF/BMP/WebP of at most "
+          f"{result.max_image_pixels} pixels each)\n"
           f"  TF Serving files: {result.models_config}, {result.batching_file}")
     return 0
 

@@ -1,14 +1,19 @@
-"""The signature functions in-process (untrained tiny model): in-graph checks, decoding, outputs."""
+"""The signature functions in-process (untrained tiny model): in-graph checks, decoding, outputs.
+Oversized and malformed image files: tests/serving/test_image_bombs.py."""
 
 from __future__ import annotations
+
+import io
+import struct
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from again_tf.data import dataset_info
 from again_tf.engine import build_model
-from serving.signatures import BYTES_SIGNATURE, SERVING_DEFAULT, decode_images, serving_endpoints
+from serving.signatures import BYTES_SIGNATURE, SERVING_DEFAULT, decode_images, serving_endpoints, to_channels
 from tests.engine.helpers import fashion, tiny_config
 
 INFO = dataset_info("fashion_mnist")
@@ -88,10 +93,64 @@ def test_other_sizes_channels_and_formats_are_converted():
 
 
 @pytest.mark.parametrize("data,message", [
-    ([b"not an image"], "Unknown image file format"),
+    ([b"not an image"], "image_bytes[0]: not a PNG, JPEG, GIF, BMP or WebP file (12 bytes); send the image "
+     "in one of those formats."),
     ([], "image_bytes: empty batch; send at least one image"),
 ])
 def test_the_graph_rejects_bad_bytes(endpoints, data, message):
     with pytest.raises(tf.errors.InvalidArgumentError) as caught:
         endpoints[BYTES_SIGNATURE](tf.constant(data, dtype=tf.string))
     assert message in caught.value.message
+
+
+def _pillow(pixels: np.ndarray, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _bmp_top_down(grey: np.ndarray) -> bytes:
+    """An 8-bit grey BMP with a negative height (rows stored top-down), rows padded to 4 bytes."""
+    height, width = grey.shape
+    row = (width + 3) // 4 * 4
+    pixels = np.zeros((height, row), np.uint8)
+    pixels[:, :width] = grey
+    offset = 14 + 40 + 1024
+    info = struct.pack("<IiiHHIIiiII", 40, width, -height, 1, 8, 0, pixels.size, 2835, 2835, 256, 0)
+    palette = bytes(b for i in range(256) for b in (i, i, i, 0))
+    header = b"BM" + struct.pack("<IHHI", offset + pixels.size, 0, 0, offset)
+    return header + info + palette + pixels.tobytes()
+
+
+def _each_format(pixels: np.ndarray) -> dict[str, bytes]:
+    """One 28 x 28 x 1 uint8 image in every accepted format; all lossless but JPEG."""
+    grey = pixels[..., 0]
+    return {"png": _png(pixels), "jpeg": tf.io.encode_jpeg(pixels, quality=90).numpy(),
+            "gif": _pillow(grey, "GIF"), "bmp": _pillow(grey, "BMP"), "bmp top-down": _bmp_top_down(grey),
+            "webp": _pillow(grey, "WEBP", lossless=True)}
+
+
+def _before(data: bytes) -> np.ndarray:
+    """What the bytes signature decoded before it read headers first: TensorFlow's float path."""
+    image = tf.io.decode_image(data, channels=0, expand_animations=False, dtype=tf.float32)
+    return to_channels(image, 1).numpy()
+
+
+def test_each_format_decodes_as_before_and_predicts_as_its_pixels(endpoints):
+    """Lossless formats give the pixels (GIF and WebP come back RGB: grey weights sum to 0.9999);
+    JPEG gives what TensorFlow's decoder gave before. A top-down BMP used to abort the process in
+    the float path (std::bad_alloc) and WebP failed (uint8 only): both now decode."""
+    images = fashion(n_train=1, n_test=4)[2]
+    pixels = np.round(images * 255).astype(np.uint8)
+    files = [_each_format(p) for p in pixels]
+    floats = endpoints[SERVING_DEFAULT](images)["logits"].numpy()
+    for name in files[0]:
+        encoded = tf.constant([f[name] for f in files])
+        decoded = decode_images(encoded, INFO.image_shape).numpy()
+        if name in ("png", "jpeg", "gif", "bmp"):
+            np.testing.assert_array_equal(decoded, np.stack([_before(f[name]) for f in files]), err_msg=name)
+        expected = np.stack([_before(f["jpeg"]) for f in files]) if name == "jpeg" else images
+        assert np.max(np.abs(decoded - expected)) <= (1e-4 if name in ("gif", "webp") else 1e-7), name
+        logits = endpoints[BYTES_SIGNATURE](encoded)["logits"].numpy()
+        reference = endpoints[SERVING_DEFAULT](expected)["logits"].numpy() if name == "jpeg" else floats
+        assert np.max(np.abs(logits - reference)) <= (1e-4 if name in ("gif", "webp") else 1e-5), name
