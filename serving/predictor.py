@@ -8,6 +8,7 @@ fix; the graph's own checks (values in [0, 1], undecodable images) come back as 
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -43,6 +44,33 @@ class Predictor:
     def input_names(self, signature_name: str) -> list[str]:
         return sorted(self._spec(signature_name))
 
+    def max_elements(self, signature_name: str, input_name: str) -> float:
+        """Elements of the largest batch of one input (inf if the signature leaves a dimension free)."""
+        dims = self._spec(signature_name)[input_name].shape.as_list()[1:]
+        return math.inf if None in dims else self.max_batch * math.prod(dims)
+
+    def check_input_names(self, signature_name: str, names) -> None:
+        specs = self._spec(signature_name)
+        if set(names) != set(specs):
+            raise BadRequest(f"signature {signature_name!r} takes inputs {', '.join(sorted(specs))}; "
+                             f"got {', '.join(sorted(names)) or 'none'}.")
+
+    def numeric_examples(self) -> list[tuple[tuple[int, ...], np.dtype]]:
+        """(per-example shape, dtype) of the signatures with one numeric input of fixed shape: the
+        JSON fast path's candidates (serving.numeric_json)."""
+        examples = []
+        for specs in self.input_specs.values():
+            if len(specs) == 1 and (spec := next(iter(specs.values()))).dtype != tf.string:
+                dims = spec.shape.as_list()[1:]
+                example = (tuple(dims), np.dtype(spec.dtype.as_numpy_dtype))
+                if None not in dims and example not in examples:
+                    examples.append(example)
+        return examples
+
+    def string_inputs(self, signature_name: str) -> list[str]:
+        """The inputs that may carry ``{"b64": ...}`` in JSON (the others are numbers)."""
+        return sorted(k for k, spec in self._spec(signature_name).items() if spec.dtype == tf.string)
+
     def _spec(self, signature_name: str) -> dict[str, tf.TensorSpec]:
         if signature_name not in self.input_specs:
             raise BadRequest(f"unknown signature_name {signature_name!r}; this model has: "
@@ -52,9 +80,7 @@ class Predictor:
     def predict(self, signature_name: str, inputs: dict) -> dict[str, np.ndarray]:
         """Output name -> array. Raises BadRequest for anything the client can fix."""
         specs = self._spec(signature_name)
-        if set(inputs) != set(specs):
-            raise BadRequest(f"signature {signature_name!r} takes inputs {', '.join(sorted(specs))}; "
-                             f"got {', '.join(sorted(inputs)) or 'none'}.")
+        self.check_input_names(signature_name, inputs)
         arrays = {name: self._checked(name, inputs[name], spec) for name, spec in specs.items()}
         try:
             outputs = self.signatures[signature_name](**{k: tf.constant(v) for k, v in arrays.items()})
@@ -63,6 +89,8 @@ class Predictor:
         return {k: v.numpy() for k, v in outputs.items()}
 
     def _checked(self, name: str, value, spec: tf.TensorSpec) -> np.ndarray:
+        if isinstance(value, (list, tuple)) and len(value) > self.max_batch:  # before building an array
+            self._over_batch(name, len(value))
         array = to_array(name, value, spec.dtype)
         if array.ndim >= 1 and array.shape[0] == 0:  # JSON's [] has no inner shape to check
             raise BadRequest(f"{name}: empty batch; send at least one example.")
@@ -71,9 +99,12 @@ class Predictor:
             dims = ", ".join("N" if d is None else str(d) for d in expected.as_list())
             raise BadRequest(f"{name}: expected shape [{dims}] (N examples); got {list(array.shape)}.")
         if array.shape[0] > self.max_batch:
-            raise BadRequest(f"{name}: batch of {array.shape[0]} is over this server's maximum of "
-                             f"{self.max_batch}; split it into smaller requests.")
+            self._over_batch(name, array.shape[0])
         return array
+
+    def _over_batch(self, name: str, batch: int):
+        raise BadRequest(f"{name}: batch of {batch} is over this server's maximum of {self.max_batch}; "
+                         "split it into smaller requests.")
 
     def metadata(self) -> dict:
         """TF Serving's GetModelMetadataResponse as JSON: the SignatureDefs of saved_model.pb."""
@@ -100,7 +131,10 @@ def to_array(name: str, value, dtype: tf.DType) -> np.ndarray:
         return np.array(encoded, dtype=object).reshape(array.shape)
     try:
         array = np.asarray(value)
-    except ValueError:
+    except ValueError as err:
+        if "maximum number of dimension" in str(err):
+            raise BadRequest(f"{name}: nested lists deeper than the 64 dimensions NumPy allows; "
+                             "send the tensor at its rank.") from None
         raise BadRequest(f"{name}: ragged nested lists; every example must have the same shape.") from None
     if array.dtype.kind not in "fiu":
         raise BadRequest(f"{name}: expected {dtype.name} numbers; got {_kind(array)} values.")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from serving.errors import BadRequest, ServingError
+
+MAX_DEPTH = 32  # deepest nesting walked in Python; a tensor of rank r needs r + 3
 
 
 def _is_b64(value) -> bool:
@@ -40,8 +42,12 @@ def to_json_value(value: Any, binary: bool = False) -> Any:
     return value
 
 
-def from_json_value(value: Any, where: str) -> Any:
-    """The inverse of ``to_json_value`` for requests: ``{"b64": ...}`` becomes bytes."""
+def from_json_value(value: Any, where: str, max_depth: int = MAX_DEPTH, _depth: int = 0) -> Any:
+    """The inverse of ``to_json_value`` for requests: ``{"b64": ...}`` becomes bytes. Nesting past
+    ``max_depth`` is refused: the walk recurses, and a hostile body may nest 1,000 deep."""
+    if _depth > max_depth:
+        raise BadRequest(f"{where}: JSON nested more than {max_depth} deep; a tensor needs only its rank "
+                         "(send [N, H, W, C] nested lists).")
     if _is_b64(value):
         try:
             return base64.b64decode(value["b64"], validate=True)
@@ -54,7 +60,7 @@ def from_json_value(value: Any, where: str) -> Any:
     if isinstance(value, list):
         if _plain(value):
             return value
-        return [from_json_value(v, where) for v in value]
+        return [from_json_value(v, where, max_depth, _depth + 1) for v in value]
     return value
 
 
@@ -82,32 +88,49 @@ def predict_body(inputs: Mapping[str, Any], signature_name: str | None = None, c
     return body
 
 
-def parse_predict_body(body: Any, input_names: Sequence[str]) -> tuple[dict[str, Any], bool]:
-    """(named input values with bytes decoded, columnar?) of a predict request."""
+def parse_predict_body(body: Any, input_names: Sequence[str], walk: Collection[str] | None = None,
+                       max_depth: int = MAX_DEPTH) -> tuple[dict[str, Any], bool]:
+    """(named input values with bytes decoded, columnar?) of a predict request.
+
+    Only the inputs in ``walk`` (default: all) are walked for ``{"b64": ...}``; a server passes
+    its string inputs, so numeric tensors go to NumPy as parsed, in one conversion.
+    """
     if not isinstance(body, dict) or ("instances" in body) == ("inputs" in body):
         raise BadRequest("request body must be a JSON object with exactly one of \"instances\" (row "
                          "format) or \"inputs\" (columnar format).")
+    decode = _Decoder(input_names, input_names if walk is None else walk, max_depth)
     if "inputs" in body:
-        return _named(body["inputs"], input_names, "inputs"), True
+        return decode.named(body["inputs"], "inputs"), True
     instances = body["instances"]
+    if isinstance(instances, np.ndarray):  # a numeric tensor, already parsed (serving.numeric_json)
+        return decode.named(instances, "instances"), False
     if not isinstance(instances, list):
         raise BadRequest("\"instances\" must be a list with one entry per example.")
     if instances and all(isinstance(i, dict) and not _is_b64(i) for i in instances):
-        rows = [_named(i, input_names, "instances") for i in instances]
+        rows = [decode.named(i, "instances") for i in instances]
         return {name: [row[name] for row in rows] for name in input_names}, False
-    return _named(instances, input_names, "instances"), False
+    return decode.named(instances, "instances"), False
 
 
-def _named(value: Any, input_names: Sequence[str], where: str) -> dict[str, Any]:
-    if not (isinstance(value, dict) and not _is_b64(value)):
-        if len(input_names) != 1:
-            raise BadRequest(f"{where}: this signature has inputs {', '.join(input_names)}; name each one.")
-        return {input_names[0]: from_json_value(value, input_names[0])}
-    unknown, missing = sorted(set(value) - set(input_names)), sorted(set(input_names) - set(value))
-    if unknown or missing:
-        raise BadRequest(f"{where}: the signature takes {', '.join(input_names)}; "
-                         f"got unknown {unknown} and missing {missing}.")
-    return {k: from_json_value(v, k) for k, v in value.items()}
+class _Decoder:
+    def __init__(self, input_names: Sequence[str], walk: Collection[str], max_depth: int):
+        self.input_names, self.walk, self.max_depth = input_names, set(walk), max_depth
+
+    def value(self, name: str, value: Any) -> Any:
+        return from_json_value(value, name, self.max_depth) if name in self.walk else value
+
+    def named(self, value: Any, where: str) -> dict[str, Any]:
+        input_names = self.input_names
+        if not (isinstance(value, dict) and not _is_b64(value)):
+            if len(input_names) != 1:
+                raise BadRequest(f"{where}: this signature has inputs {', '.join(input_names)}; "
+                                 "name each one.")
+            return {input_names[0]: self.value(input_names[0], value)}
+        unknown, missing = sorted(set(value) - set(input_names)), sorted(set(input_names) - set(value))
+        if unknown or missing:
+            raise BadRequest(f"{where}: the signature takes {', '.join(input_names)}; "
+                             f"got unknown {unknown} and missing {missing}.")
+        return {k: self.value(k, v) for k, v in value.items()}
 
 
 def response_body(outputs: Mapping[str, np.ndarray], columnar: bool) -> dict:

@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 
 from serving.batching import BatchingParameters, to_text
-from serving.local import MAX_BODY_BYTES, default_max_batch, main
+from serving.limits import Limits
+from serving.local import default_max_batch, main
 from tests.engine.helpers import fashion
 
 IMAGES = fashion(n_train=1, n_test=3)[2]
@@ -77,9 +78,10 @@ def test_paths_and_statuses(local_server, method, path, status, message):
 
 
 def test_a_body_over_the_limit_is_refused_unread(local_server):
+    limit = Limits().max_body_bytes
     status, answer = _call(local_server.url, "POST", "/v1/models/again:predict", b"",
-                           {"Content-Length": str(MAX_BODY_BYTES + 1)})
-    assert status == 413 and "over the 64 MiB limit" in answer["error"]
+                           {"Content-Length": str(limit + 1)})
+    assert status == 413 and f"over this server's limit of {limit} bytes" in answer["error"]
     assert _call(local_server.url, "GET", "/v1/models/again")[0] == 200
 
 
