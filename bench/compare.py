@@ -188,6 +188,9 @@ def _table_worst(columns: dict[str, np.ndarray]) -> np.ndarray:
     """1 where the image survived every attack of the evaluation, as bench.transfer.table_worst
     (every column but index, label, clean and the ``<attack>:<part>`` details)."""
     attacks = [v for k, v in columns.items() if k not in ("index", "label", "clean") and ":" not in k]
+    if not attacks:
+        raise ConfigError("a per_example.csv without attack columns has no worst case; compare metrics "
+                          "of evaluations that ran attacks.")
     return np.minimum.reduce(attacks)
 
 
@@ -329,17 +332,18 @@ def _line(c: Comparison, min_gain: float) -> str:
 def markdown(comparisons: list[Comparison], min_gain: float) -> str:
     """The table, then what its columns mean (the file is read without this module at hand)."""
     lines = ["| Row | vs base | metric | seeds | row % | base % | gain per seed (pts) | b, c per seed | "
-             "McNemar p per seed | mean gain [95% t-interval] | bootstrap 95% (cross-check) | verdict | "
+             "McNemar p per seed | mean gain [95% interval] | bootstrap 95% (cross-check) | verdict | "
              f"helps by >= {min_gain:g} |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [_line(c, min_gain) for c in comparisons]
     lines += ["", "Paired on the same test images, seed s of the row against seed s of the base. b, c: "
               "images the row gets right and the base wrong, and the reverse; p: exact two-sided McNemar "
-              "test on them. Interval: mean of the per-seed gains +- t(n-1) sd / sqrt(n) (each gain "
-              "already holds the image-sampling noise, so their spread over seeds holds both sources; "
-              "t = 12.71 for 2 seeds). Verdict from that interval: better / worse when it excludes 0; "
-              f"helps by >= {min_gain:g}: its lower end is above {min_gain:g}. Bootstrap: seeds, then "
-              "images within each seed, resampled (10000 draws, seed 0); too narrow with 2 seeds, "
-              "a cross-check only."]
+              "test on them. Interval over k seeds: mean gain +- t(k-1) sqrt(s^2 / k + V), s^2 the "
+              "per-seed gains' variance, V the variance the shared test images add (the per-image "
+              "difference averaged over seeds, over the number of images); t = 12.71 for 2 seeds. "
+              "Verdict from that interval: better / worse when it excludes 0; "
+              f"helps by >= {min_gain:g}: its lower end is above {min_gain:g}. Bootstrap: seeds and, "
+              "in the same draw, the shared images resampled (2000 draws, seed 0); too narrow with "
+              "few seeds, a cross-check only."]
     return "\n".join(lines) + "\n"
 
 

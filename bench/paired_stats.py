@@ -2,13 +2,12 @@
 
 Per seed, the two models' 0/1 correctness on the same images gives the discordant counts ``b``
 (the row right, the base wrong) and ``c`` (the reverse), the paired gain ``100 (b - c) / n``
-points and the exact McNemar p-value. Over seeds, the verdict reads a t-interval of the per-seed
-gains: each gain is measured on a finite sample of test images, so it already carries the
-image-sampling noise, and the spread of the gains across seeds holds both that noise and the
-seed's (initialisation, data order). With n seeds the t quantile has n - 1 degrees of freedom:
-12.71 for 2 seeds, so two seeds resolve only large or very consistent gains. A bootstrap over
-seeds and, within each seed, over images is a cross-check only: with 2 seeds, resampling 2 values
-underestimates the seed spread, so its interval is too narrow to decide on.
+points and the exact McNemar p-value. Over k seeds, the verdict reads the interval
+mean +- t(k - 1) sqrt(s^2 / k + V) (``t_interval``): s^2, the spread of the per-seed gains, holds
+the seed's noise (initialisation, data order); V (``shared_image_variance``) holds the test
+images', which every seed shares, so it does not average out over seeds. t is 12.71 for 2 seeds:
+two seeds resolve only large and consistent gains. A bootstrap over seeds and the shared images is
+a cross-check only: resampling 2 to 5 seeds underestimates their spread.
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ class RestHandler(tornado.web.RequestHandler):
 
     def initialize(self, state: State) -> None:
         self.state, self.body, self.reserved, self.expected = state, bytearray(), 0, None
+        self.handed_off = False  # a worker holds the body: its bytes stay counted until it returns
 
     def set_default_headers(self) -> None:
         self.set_header("Server", "again-serving-local")
@@ -105,6 +106,7 @@ class RestHandler(tornado.web.RequestHandler):
     async def _answer(self) -> None:
         state = self.state
         loop = asyncio.get_running_loop()
+        self.handed_off = True
         try:
             data = await loop.run_in_executor(state.executor, rest_api.answer, state.predictor, self.route,
                                               self.body, state.max_values, state.limits.max_json_depth)
@@ -114,6 +116,7 @@ class RestHandler(tornado.web.RequestHandler):
         except Exception as err:  # a bug must not take the server down, nor leak a traceback
             log.exception("internal error on %s %s", self.request.method, self.request.path)
             status, data = rest_api.predictor_error(err)
+        self.handed_off = False
         self._release()
         if not self._finished:
             self._reply(status, data)
@@ -150,7 +153,10 @@ class RestHandler(tornado.web.RequestHandler):
         self._release()
 
     def on_connection_close(self) -> None:
-        self._release()
+        """A client that leaves gets its bytes back only once no worker holds its body: dropping
+        connections must not free the in-flight budget while the work still queues."""
+        if not self.handed_off:
+            self._release()
 
     def log_exception(self, typ, value, tb) -> None:
         if not isinstance(value, tornado.web.HTTPError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from serving.errors import ServingError
@@ -35,7 +36,8 @@ class Limits:
     def __post_init__(self):
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if not isinstance(value, (int, float)) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value <= 0:
                 raise ServingError(f"--{field.name.replace('_', '-')}: got {value!r}; use a number > 0.")
         if self.max_inflight_bytes < self.max_body_bytes:
             raise ServingError(f"--max-inflight-bytes ({self.max_inflight_bytes}) is below --max-body-bytes "

@@ -28,7 +28,8 @@ from serving.rest_format import MAX_DEPTH, parse_predict_body
 
 # RFC 9110's methods: any other is 501 Not Implemented, these are 405 where a path does not take them
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
-_ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
+_ROUTE = re.compile(r"^/v1/models/(?P<name>[^/:]+)"
+                    r"(?:/versions/(?P<version>\d{1,18})|/labels/(?P<label>[^/:]+))?"
                     r"(?P<verb>/metadata|:[A-Za-z]+)?$")
 _VERBS = {"GET": (None, "/metadata"), "POST": (":predict", ":classify", ":regress")}
 
@@ -58,7 +59,7 @@ def route(method: str, path: str) -> Route:
                        "[/versions/<v>][/metadata|:predict].")
     verb = match["verb"]
     if method not in _VERBS:
-        raise MethodNotAllowed(f"Method not allowed: {method} {path}; use GET for status and metadata, "
+        raise MethodNotAllowed(f"Method not allowed: {method} {path[:200]}; use GET for status and metadata, "
                                "POST for :predict.")
     if verb not in _VERBS[method]:
         raise NotFound(f"Malformed request: {method} {path}; use GET for status and metadata, "

@@ -25,4 +25,6 @@ def migrate(config: dict) -> dict:
     data = config.get("data")
     if isinstance(data, dict) and "holdout_examples" in data:
         _validation_split(data, config.get("seed", 0))
+    elif isinstance(data, dict) and "val_examples" in data and "dataset" in data and "val_source" not in data:
+        data["val_source"] = "test"  # a run folder older still: its validation was the test split's
     return config

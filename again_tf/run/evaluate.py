@@ -164,7 +164,8 @@ def selection_check(loaded: Loaded) -> Check | None:
     if not data.validates_on_test:
         return Check("model selection", True, f"best_robust chosen on {data.val_examples} held-out "
                      f"training images (data.val_source=holdout)")
-    return Check("model selection", False, f"best_robust chosen on the first {data.val_examples} test images "
+    images = f"the first {data.val_examples}" if data.val_examples else "all"
+    return Check("model selection", False, f"best_robust chosen on {images} test images "
                  f"(data.val_source=test)", "its test accuracies are optimistic; report --checkpoint last, "
                  "or retrain with data.val_source=holdout")
 

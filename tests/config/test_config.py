@@ -132,6 +132,18 @@ def test_an_old_hold_out_becomes_a_held_out_split_drawn_with_the_runs_seed(tmp_p
     assert get_preset("quickstart").data.val_source == "holdout" and not data.validates_on_test
 
 
+def test_a_run_folder_from_before_the_hold_out_option_validated_on_test_images(tmp_path):
+    """Older still: no holdout_examples, no val_source; its validation was the test split's."""
+    old = tmp_path / "config.json"
+    data = {k: v for k, v in json.loads(get_preset("quickstart").to_json())["data"].items()
+            if k not in ("val_source", "split_seed")}
+    old.write_text(json.dumps({"data": data}))
+    assert load_config_file(old, get_preset("quickstart")).data.val_source == "test"
+    partial = tmp_path / "partial.json"  # a user's partial file keeps the default
+    partial.write_text(json.dumps({"data": {"val_examples": 500}}))
+    assert load_config_file(partial, get_preset("quickstart")).data.val_source == "holdout"
+
+
 def test_the_whole_test_split_as_validation_needs_the_explicit_option():
     with pytest.raises(ConfigError, match="data.val_examples: null .* needs data.val_source=test"):
         apply_overrides(get_preset("quickstart"), {"data.val_examples": "none"}).validate()
