@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 from bench import http_candidate_apps
+from bench.http_load import chunked as _chunked
+from bench.http_load import raw_request as _http
 from bench.http_load import run_load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,18 +78,6 @@ def _summary(raw: bytes, closed: float | None) -> str:
                                                     if "connection" in headers else ""))
     closed_text = f"closed after {closed:.1f}s" if closed is not None else "left open"
     return "; ".join(parts or ["no response"]) + f"; {closed_text}"
-
-
-def _http(method: str, path: str, headers: dict[str, str] | list[tuple[str, str]], body: bytes = b"",
-          version: str = "1.1") -> bytes:
-    items = headers.items() if isinstance(headers, dict) else headers
-    lines = [f"{method} {path} HTTP/{version}", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in items)]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def _chunked(payload: bytes, size: int = 65536) -> bytes:
-    pieces = [payload[i:i + size] for i in range(0, len(payload), size)]
-    return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in pieces) + b"0\r\n\r\n"
 
 
 def cases() -> list[tuple[str, bytes, dict]]:

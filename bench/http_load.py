@@ -40,13 +40,27 @@ class LoadResult:
         return float(1e3 * np.percentile(self.latencies, q)) if self.latencies else float("nan")
 
 
+def raw_request(method: str, path: str, headers=(), body: bytes = b"", version: str = "1.1",
+                host: str = "127.0.0.1") -> bytes:
+    """A request's bytes exactly as given: headers (a dict or (name, value) pairs, repeats kept) are
+    written as they are, so malformed framing can be sent on purpose."""
+    items = headers.items() if isinstance(headers, dict) else headers
+    lines = [f"{method} {path} HTTP/{version}", f"Host: {host}", *(f"{k}: {v}" for k, v in items)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def chunked(payload: bytes, size: int = 65536) -> bytes:
+    """``payload`` in HTTP/1.1 chunked transfer coding, ``size`` bytes a chunk."""
+    pieces = [payload[i:i + size] for i in range(0, len(payload), size)]
+    return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in pieces) + b"0\r\n\r\n"
+
+
 def request_bytes(url: str, method: str, path: str, body: bytes = b"", keep_alive: bool = True,
                   content_type: str = "application/json") -> bytes:
     """One HTTP/1.1 request, encoded once and resent as is."""
-    host = urlsplit(url).netloc
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}",
-             f"Content-Type: {content_type}", "Connection: " + ("keep-alive" if keep_alive else "close")]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    headers = [("Content-Length", len(body)), ("Content-Type", content_type),
+               ("Connection", "keep-alive" if keep_alive else "close")]
+    return raw_request(method, path, headers, body, host=urlsplit(url).netloc)
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:

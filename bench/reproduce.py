@@ -36,9 +36,8 @@ import sys
 import time
 from pathlib import Path
 
-from again_tf.callbacks.metrics_csv import read_rows
 from again_tf.errors import ConfigError
-from again_tf.run.callbacks import BEST_ROBUST_MONITOR
+from again_tf.run.robustness_drop import best_epoch, validation_robust_curve
 from bench import grid as grid_file
 from bench.code_version import REPO, check_one_version, code_version
 from bench.grid import Cell, Grid, applies, load_grid
@@ -91,9 +90,8 @@ def analyze_masks(run_dir: Path, n: int, python: str) -> None:
 def best_is_last(run_dir: Path) -> bool:
     """True when best_robust.keras holds the last epoch's weights: the first epoch of highest
     validation robust accuracy (the one the checkpoint keeps) is the last one."""
-    rows = read_rows(run_dir / "metrics.csv")[1]
-    values = [float(row[BEST_ROBUST_MONITOR]) for row in rows if row.get(BEST_ROBUST_MONITOR)]
-    return bool(values) and values.index(max(values)) == len(values) - 1
+    curve = validation_robust_curve(run_dir / "metrics.csv")
+    return bool(curve) and best_epoch(curve) == curve[-1]
 
 
 def same_weights_twin(grid: Grid, spec: dict, cell: Cell, run_dir: Path) -> dict | None:

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from serving.errors import ServingError
+from serving.rest_format import MAX_DEPTH
 
 MIB = 2**20
 
@@ -24,7 +25,7 @@ class Limits:
 
     max_body_bytes: int = 16 * MIB  # one REST body or gRPC message; 413 / RESOURCE_EXHAUSTED above
     max_inflight_bytes: int = 256 * MIB  # request bodies buffered at once, all connections; 503 above
-    max_json_depth: int = 32  # nesting of a JSON body; a tensor needs its rank + 3
+    max_json_depth: int = MAX_DEPTH  # nesting of a JSON body; a tensor needs its rank + 3
     max_connections: int = 512  # open HTTP connections; the next one gets a 503 and is closed
     backlog: int = 1024  # listen() queue: connections waiting to be accepted
     idle_timeout: float = 30.0  # seconds to wait for a request's headers (idle keep-alive included)

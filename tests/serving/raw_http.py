@@ -31,17 +31,6 @@ class Exchange:
     leftover: bytes = b""  # bytes that are not a whole response
 
 
-def request(method: str, path: str, headers=(), body: bytes = b"", version: str = "1.1") -> bytes:
-    items = headers.items() if isinstance(headers, dict) else headers
-    lines = [f"{method} {path} HTTP/{version}", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in items)]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def chunked(payload: bytes, size: int = 65536) -> bytes:
-    pieces = [payload[i:i + size] for i in range(0, len(payload), size)]
-    return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in pieces) + b"0\r\n\r\n"
-
-
 def parse(raw: bytes) -> tuple[list[Response], bytes]:
     """Successive responses (each with a Content-Length) and what is left."""
     found = []

@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from bench.http_load import run_load
+from bench.http_load import chunked, run_load
+from bench.http_load import raw_request as request
 from tests.engine.helpers import fashion
 from tests.serving.conftest import MAX_CONNECTIONS, TIMEOUT, serve_in_process
-from tests.serving.raw_http import chunked, exchange, request
+from tests.serving.raw_http import exchange
 
 PREDICT = "/v1/models/again:predict"
 BODY = json.dumps({"instances": fashion(n_train=1, n_test=8)[2].tolist()}).encode()

@@ -11,11 +11,13 @@ import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
+from bench.http_load import chunked
+from bench.http_load import raw_request as request
 from serving.client import RestClient
 from serving.limits import Limits
 from tests.engine.helpers import fashion
 from tests.serving.conftest import MAX_BATCH
-from tests.serving.raw_http import chunked, exchange, request, rss_mb
+from tests.serving.raw_http import exchange, rss_mb
 
 PREDICT = "/v1/models/again:predict"
 MAX_BODY = Limits().max_body_bytes
